@@ -1,0 +1,140 @@
+"""The HTTP edge: one WSGI app for Slack, helpdesk webhooks and health checks.
+
+Routes only translate: verify, parse, claim, hand over. Every error is a one-line JSON reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+from slack_bolt import App, BoltRequest
+from sqlalchemy import Engine
+from werkzeug.exceptions import HTTPException
+
+from bot.slack_requests import RejectedRequest, parse_body, verify_signature
+from storage.db import SessionFactory, database_is_reachable, transaction
+from storage.slack_events import claim_slack_event
+
+log = logging.getLogger("tandem.http")
+
+# Slack's own payloads are far smaller; anything bigger is refused before it is read.
+MAX_BODY_BYTES = 1024 * 1024
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def create_http_app(
+    *,
+    signing_secret: str,
+    bolt_app: App,
+    factory: SessionFactory,
+    engine: Engine,
+    clock: Callable[[], float] = time.time,
+) -> Flask:
+    http = Flask("tandem")
+    http.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+
+    @http.post("/slack/events")
+    def slack_events() -> Response:
+        body = request.get_data(cache=False)
+        try:
+            verify_signature(signing_secret, request.headers, body, clock())
+            payload = parse_body(body, request.content_type or "")
+        except RejectedRequest as rejected:
+            return _error(rejected.status, rejected.reason)
+        event_id = payload.get("event_id")
+        if payload["type"] == "event_callback" and isinstance(event_id, str):
+            with transaction(factory) as session:
+                first_time = claim_slack_event(session, event_id, datetime.fromtimestamp(clock(), UTC))
+            if not first_time:
+                log.info("duplicate event %s (retry %s) acknowledged", event_id,
+                         request.headers.get("X-Slack-Retry-Num", "-"), extra={"event_id": event_id})
+                response = jsonify(ok=True, duplicate=True)
+                response.headers["X-Slack-No-Retry"] = "1"
+                return response
+        bolt_response = bolt_app.dispatch(
+            BoltRequest(
+                body=body.decode("utf-8"),
+                query=request.query_string.decode("latin-1"),
+                headers=dict(request.headers),
+                context={"request_id": g.request_id},
+            )
+        )
+        if bolt_response.status == 404:
+            # No listener wants it (an action from an old message, say): acknowledge, do nothing.
+            return Response(status=200)
+        response = Response(bolt_response.body, status=bolt_response.status)
+        for name, values in bolt_response.headers.items():
+            for value in values:
+                response.headers.add(name, value)
+        return response
+
+    @http.get("/healthz")
+    def healthz() -> Response:
+        return jsonify(status="ok")
+
+    @http.get("/readyz")
+    def readyz() -> Response | tuple[Response, int]:
+        if database_is_reachable(engine):
+            return jsonify(status="ok", database="ok")
+        return jsonify(status="unavailable", database="unreachable"), 503
+
+    @http.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        reason = {413: f"body is larger than {MAX_BODY_BYTES} bytes"}.get(error.code or 500)
+        return _error(error.code or 500, reason or (error.name or "error").lower())
+
+    @http.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> Response:
+        log.exception("unhandled error", extra={"request_id": g.get("request_id")})
+        return _error(500, f"internal error (request id {g.get('request_id')})")
+
+    @http.before_request
+    def assign_request_id() -> None:
+        g.request_id = request.environ.get("tandem.request_id") or uuid.uuid4().hex[:16]
+
+    http.wsgi_app = RequestLog(http.wsgi_app)  # type: ignore[method-assign]
+    return http
+
+
+def _error(status: int, reason: str) -> Response:
+    response = jsonify(error=reason)
+    response.status_code = status
+    return response
+
+
+class RequestLog:
+    """WSGI middleware: give each request an id and log one line with its latency when it is done."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        started = time.perf_counter()
+        incoming = environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex[:16]
+        environ["tandem.request_id"] = request_id
+        status_holder: list[str] = []
+
+        def recording_start_response(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            status_holder.append(status)
+            headers.append(("X-Request-Id", request_id))
+            return start_response(status, headers, *args)
+
+        try:
+            return self.app(environ, recording_start_response)
+        finally:
+            latency_ms = round((time.perf_counter() - started) * 1000, 2)
+            status = int(status_holder[0].split()[0]) if status_holder else 500
+            method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+            log.info(
+                "%s %s %s %.2fms", method, path, status, latency_ms,
+                extra={"request_id": request_id, "method": method, "path": path,
+                       "status": status, "latency_ms": latency_ms},
+            )

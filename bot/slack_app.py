@@ -1,0 +1,50 @@
+"""The bolt App factory: configuration in, listeners registered explicitly, nothing read from os.environ."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+
+from bot.listeners import register_listeners
+from bot.settings import Settings
+from storage.db import SessionFactory
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+# Slow work (database writes, Web API calls) runs here after the ack has gone back to Slack.
+LISTENER_THREADS = 8
+
+
+def build_bolt_app(settings: Settings, client: WebClient, factory: SessionFactory, clock: Clock) -> App:
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret,
+        # The HTTP edge verifies signatures on the raw bytes before anything is stored
+        # (bot/slack_requests.py), so bolt does not do it a second time.
+        request_verification_enabled=False,
+        # `tandem serve` checks the token once at start-up, not once per worker.
+        token_verification_enabled=False,
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
+    )
+    app.error(_log_listener_error)
+    register_listeners(app, factory, clock)
+    return app
+
+
+def _log_listener_error(error: Exception, body: dict[str, Any], context: Any, response: BoltResponse | None) -> None:
+    """Log with the request id; Slack gets a bare status, never a stack trace."""
+    log.error(
+        "listener failed for a %s request: %s",
+        body.get("type", "unknown"),
+        error.__class__.__name__,
+        exc_info=error,
+        extra={"request_id": context.get("request_id")},
+    )

@@ -1,0 +1,38 @@
+"""The one way Tandem builds its Slack Web API client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from bot.settings import Settings
+
+# users.list is Tier 2 (about 20 calls a minute): a big workspace meets 429s, which say how long to wait.
+RATE_LIMIT_RETRIES = 10
+USERS_LIST_PAGE_SIZE = 200
+
+
+def make_web_client(settings: Settings, *, timeout: int = 30) -> WebClient:
+    return WebClient(
+        token=settings.slack_bot_token or None,
+        base_url=settings.slack_api_url,
+        timeout=timeout,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        ],
+    )
+
+
+def iter_user_pages(client: WebClient, page_size: int = USERS_LIST_PAGE_SIZE) -> Iterator[list[dict[str, Any]]]:
+    """Page through users.list with cursors until Slack returns an empty next_cursor."""
+    cursor: str | None = None
+    while True:
+        response = client.users_list(limit=page_size, cursor=cursor)
+        yield list(response.get("members") or [])
+        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor:
+            return

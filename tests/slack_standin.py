@@ -1,0 +1,285 @@
+"""A local Slack Web API stand-in: a threaded HTTP server on port 0 that answers like Slack does.
+
+It implements the methods Tandem calls with realistic responses (shapes from
+../shared/fixtures/slack/webapi), records every call with its decoded body, and can be told to
+answer an error (`account_inactive`, `channel_not_found`, …) or a 429 with Retry-After. The app
+under test reaches it through the real slack_sdk client (`TANDEM_SLACK_API_URL` / `base_url`).
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+BOT_TOKEN = "xoxb-1234-5678-tandemtest"
+TEAM_ID = "T0TANDEM1"
+BOT_USER_ID = "U0TANDEMBOT"
+BOT_ID = "B0TANDEMBOT"
+
+Handler = Callable[["SlackStandin", dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class RecordedCall:
+    method: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Scripted:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+class SlackStandin:
+    def __init__(self, users: list[dict[str, Any]] | None = None, token: str = BOT_TOKEN) -> None:
+        self.token = token
+        self.users: list[dict[str, Any]] = list(users or [])
+        self.calls: list[RecordedCall] = []
+        self.uploads: dict[str, bytes] = {}
+        self._scripted: dict[str, deque[_Scripted]] = {}
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="slack-standin", daemon=True)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> SlackStandin:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> SlackStandin:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/api/"
+
+    # -- scripting -----------------------------------------------------------------------------
+    def fail(self, method: str, error: str, times: int = 1) -> None:
+        """The next `times` calls to `method` answer HTTP 200 {"ok": false, "error": error}."""
+        for _ in range(times):
+            self._script(method, _Scripted(200, {"ok": False, "error": error}, {}))
+
+    def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        """The next `times` calls to `method` answer HTTP 429 with Retry-After, as Slack does."""
+        for _ in range(times):
+            self._script(
+                method, _Scripted(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
+            )
+
+    def _script(self, method: str, answer: _Scripted) -> None:
+        with self._lock:
+            self._scripted.setdefault(method, deque()).append(answer)
+
+    # -- inspection ----------------------------------------------------------------------------
+    def calls_to(self, method: str) -> list[RecordedCall]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[RecordedCall]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            calls = self.calls_to(method)
+            if len(calls) >= count:
+                return calls
+            time.sleep(0.01)
+        raise AssertionError(f"expected {count} call(s) to {method}, saw {len(self.calls_to(method))}")
+
+    # -- answering -----------------------------------------------------------------------------
+    def answer(self, method: str, body: dict[str, Any], headers: dict[str, str]) -> _Scripted:
+        with self._lock:
+            self.calls.append(RecordedCall(method, body, headers))
+            queue = self._scripted.get(method)
+            if queue:
+                return queue.popleft()
+        if headers.get("authorization") != f"Bearer {self.token}":
+            return _Scripted(200, {"ok": False, "error": "not_authed" if "authorization" not in headers
+                                   else "invalid_auth"}, {})
+        handler = METHODS.get(method)
+        if handler is None:
+            return _Scripted(200, {"ok": False, "error": "unknown_method"}, {})
+        return _Scripted(200, {"ok": True, **handler(self, body)}, {})
+
+    def next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+
+def _make_handler(standin: SlackStandin) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.startswith("/upload/"):
+                standin.uploads[self.path.removeprefix("/upload/")] = raw
+                self._send(200, b"OK - %d" % len(raw), "text/plain")
+                return
+            method = self.path.removeprefix("/api/").split("?", 1)[0]
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            answer = standin.answer(method, _decode(raw, headers.get("content-type", "")), headers)
+            payload = json.dumps(answer.body).encode()
+            self._send(answer.status, payload, "application/json; charset=utf-8", answer.headers)
+
+        do_GET = do_POST
+
+        def _send(self, status: int, payload: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in (extra or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    return Handler
+
+
+def _decode(raw: bytes, content_type: str) -> dict[str, Any]:
+    if not raw:
+        return {}
+    if content_type.startswith("application/json"):
+        return json.loads(raw)
+    return {k: v[0] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()}
+
+
+# -- methods ------------------------------------------------------------------------------------
+def _auth_test(_s: SlackStandin, _b: dict[str, Any]) -> dict[str, Any]:
+    return {"url": "https://tandem-test.slack.com/", "team": "Tandem Test", "user": "tandem",
+            "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
+
+
+def _users_list(s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
+    limit = max(1, min(int(b.get("limit") or 100), 1000))
+    cursor = b.get("cursor") or ""
+    offset = int(base64.b64decode(cursor).decode().split(":")[1]) if cursor else 0
+    page = s.users[offset : offset + limit]
+    following = offset + limit
+    next_cursor = base64.b64encode(f"user:{following}".encode()).decode() if following < len(s.users) else ""
+    return {"members": page, "cache_ts": int(time.time()), "response_metadata": {"next_cursor": next_cursor}}
+
+
+def _users_info(s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
+    for user in s.users:
+        if user["id"] == b.get("user"):
+            return {"user": user}
+    raise _Error("user_not_found")
+
+
+def _conversations_open(_s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
+    users = str(b.get("users") or "")
+    return {"channel": {"id": "D" + users.removeprefix("U").removeprefix("W")[:10]}}
+
+
+def _post_message(s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
+    ts = s.next_ts()
+    message = {"type": "message", "subtype": "bot_message", "text": b.get("text", ""), "ts": ts,
+               "bot_id": BOT_ID, "blocks": b.get("blocks", [])}
+    return {"channel": b.get("channel"), "ts": ts, "message": message}
+
+
+def _update(_s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
+    return {"channel": b.get("channel"), "ts": b.get("ts"), "text": b.get("text", ""),
+            "message": {"text": b.get("text", ""), "blocks": b.get("blocks", [])}}
+
+
+def _ephemeral(s: SlackStandin, _b: dict[str, Any]) -> dict[str, Any]:
+    return {"message_ts": s.next_ts()}
+
+
+def _view(_s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
+    view = b.get("view")
+    view = json.loads(view) if isinstance(view, str) else dict(view or {})
+    return {"view": {"id": "V0STANDIN1", "team_id": TEAM_ID, "state": {"values": {}}, "hash": "1.abc", **view}}
+
+
+def _upload_url(s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
+    file_id = f"F{next(s._ts):08d}"
+    return {"upload_url": s.base_url.replace("/api/", f"/upload/{file_id}"), "file_id": file_id}
+
+
+def _complete_upload(_s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
+    files = json.loads(b.get("files") or "[]")
+    return {"files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
+
+
+class _Error(Exception):
+    pass
+
+
+def _guard(handler: Handler) -> Handler:
+    def guarded(s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return handler(s, b)
+        except _Error as error:
+            return {"ok": False, "error": str(error)}
+
+    return guarded
+
+
+METHODS: dict[str, Handler] = {
+    name: _guard(handler)
+    for name, handler in {
+        "auth.test": _auth_test,
+        "users.list": _users_list,
+        "users.info": _users_info,
+        "conversations.open": _conversations_open,
+        "chat.postMessage": _post_message,
+        "chat.update": _update,
+        "chat.postEphemeral": _ephemeral,
+        "views.open": _view,
+        "views.publish": _view,
+        "views.update": _view,
+        "views.push": _view,
+        "files.getUploadURLExternal": _upload_url,
+        "files.completeUploadExternal": _complete_upload,
+    }.items()
+}
+
+
+# -- synthetic people ---------------------------------------------------------------------------
+TIME_ZONES = ("America/Los_Angeles", "America/New_York", "Europe/London", "Europe/Berlin", "Asia/Tokyo")
+
+
+def make_user(index: int, *, deleted: bool = False, bot: bool = False, tz: str | None = None) -> dict[str, Any]:
+    """A users.list member object shaped like ../shared/fixtures/slack/webapi/users.list.ok.json."""
+    user_id = f"U{index:08d}"
+    name = f"person{index}"
+    zone = tz or TIME_ZONES[index % len(TIME_ZONES)]
+    return {
+        "id": user_id, "team_id": TEAM_ID, "name": name, "deleted": deleted, "real_name": f"Person {index}",
+        "tz": zone, "tz_label": zone, "tz_offset": 0, "is_admin": index == 0, "is_owner": index == 0,
+        "is_primary_owner": index == 0, "is_restricted": False, "is_ultra_restricted": False,
+        "is_bot": bot, "is_app_user": False, "updated": 1_700_000_000 + index,
+        "profile": {"real_name": f"Person {index}", "display_name": name,
+                    **({} if bot else {"email": f"{name}@example.com"})},
+    }
+
+
+def slackbot() -> dict[str, Any]:
+    return {"id": "USLACKBOT", "team_id": TEAM_ID, "name": "slackbot", "deleted": False, "real_name": "Slackbot",
+            "tz": "America/Los_Angeles", "is_bot": False, "is_app_user": False, "profile": {"real_name": "Slackbot"}}
