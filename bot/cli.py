@@ -93,8 +93,10 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> None:
 
 def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> None:
     before, after = _migrate(settings)
-    print(f"database {settings.database_url_for_display} is at revision {after}"
-          + ("" if before == after else f" (was {before or 'empty'})"))
+    print(
+        f"database {settings.database_url_for_display} is at revision {after}"
+        + ("" if before == after else f" (was {before or 'empty'})")
+    )
 
 
 def _users_sync(settings: Settings, _args: argparse.Namespace) -> None:

@@ -53,8 +53,12 @@ def create_http_app(
             with transaction(factory) as session:
                 first_time = claim_slack_event(session, event_id, datetime.fromtimestamp(clock(), UTC))
             if not first_time:
-                log.info("duplicate event %s (retry %s) acknowledged", event_id,
-                         request.headers.get("X-Slack-Retry-Num", "-"), extra={"event_id": event_id})
+                log.info(
+                    "duplicate event %s (retry %s) acknowledged",
+                    event_id,
+                    request.headers.get("X-Slack-Retry-Num", "-"),
+                    extra={"event_id": event_id},
+                )
                 response = jsonify(ok=True, duplicate=True)
                 response.headers["X-Slack-No-Retry"] = "1"
                 return response
@@ -134,7 +138,16 @@ class RequestLog:
             status = int(status_holder[0].split()[0]) if status_holder else 500
             method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
             log.info(
-                "%s %s %s %.2fms", method, path, status, latency_ms,
-                extra={"request_id": request_id, "method": method, "path": path,
-                       "status": status, "latency_ms": latency_ms},
+                "%s %s %s %.2fms",
+                method,
+                path,
+                status,
+                latency_ms,
+                extra={
+                    "request_id": request_id,
+                    "method": method,
+                    "path": path,
+                    "status": status,
+                    "latency_ms": latency_ms,
+                },
             )

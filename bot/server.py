@@ -79,6 +79,10 @@ class TandemServer(BaseApplication):  # type: ignore[misc]
 def serve(settings: Settings) -> None:
     log.info(
         "serving on http://%s:%s with %d workers x %d threads, database %s",
-        settings.host, settings.port, settings.workers, settings.threads, settings.database_url_for_display,
+        settings.host,
+        settings.port,
+        settings.workers,
+        settings.threads,
+        settings.database_url_for_display,
     )
     TandemServer(settings).run()

@@ -141,9 +141,7 @@ def _database_url(raw: str) -> str:
 def _api_url(raw: str) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise SettingsError(
-            "TANDEM_SLACK_API_URL must be an http(s) URL such as https://slack.com/api/"
-        )
+        raise SettingsError("TANDEM_SLACK_API_URL must be an http(s) URL such as https://slack.com/api/")
     # slack_sdk joins method names with urljoin, which drops the last path segment without a slash.
     return raw if raw.endswith("/") else raw + "/"
 

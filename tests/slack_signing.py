@@ -14,7 +14,9 @@ SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
 
-def slack_headers(body: bytes, content_type: str, secret: str = SIGNING_SECRET, ts: int | None = None) -> dict[str, str]:
+def slack_headers(
+    body: bytes, content_type: str, secret: str = SIGNING_SECRET, ts: int | None = None
+) -> dict[str, str]:
     stamp = str(int(time.time()) if ts is None else ts)
     signature = "v0=" + hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256).hexdigest()
     return {"Content-Type": content_type, "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}

@@ -115,8 +115,9 @@ class SlackStandin:
             if queue:
                 return queue.popleft()
         if headers.get("authorization") != f"Bearer {self.token}":
-            return _Scripted(200, {"ok": False, "error": "not_authed" if "authorization" not in headers
-                                   else "invalid_auth"}, {})
+            return _Scripted(
+                200, {"ok": False, "error": "not_authed" if "authorization" not in headers else "invalid_auth"}, {}
+            )
         handler = METHODS.get(method)
         if handler is None:
             return _Scripted(200, {"ok": False, "error": "unknown_method"}, {})
@@ -169,8 +170,15 @@ def _decode(raw: bytes, content_type: str) -> dict[str, Any]:
 
 # -- methods ------------------------------------------------------------------------------------
 def _auth_test(_s: SlackStandin, _b: dict[str, Any]) -> dict[str, Any]:
-    return {"url": "https://tandem-test.slack.com/", "team": "Tandem Test", "user": "tandem",
-            "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
+    return {
+        "url": "https://tandem-test.slack.com/",
+        "team": "Tandem Test",
+        "user": "tandem",
+        "team_id": TEAM_ID,
+        "user_id": BOT_USER_ID,
+        "bot_id": BOT_ID,
+        "is_enterprise_install": False,
+    }
 
 
 def _users_list(s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
@@ -197,14 +205,24 @@ def _conversations_open(_s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
 
 def _post_message(s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
     ts = s.next_ts()
-    message = {"type": "message", "subtype": "bot_message", "text": b.get("text", ""), "ts": ts,
-               "bot_id": BOT_ID, "blocks": b.get("blocks", [])}
+    message = {
+        "type": "message",
+        "subtype": "bot_message",
+        "text": b.get("text", ""),
+        "ts": ts,
+        "bot_id": BOT_ID,
+        "blocks": b.get("blocks", []),
+    }
     return {"channel": b.get("channel"), "ts": ts, "message": message}
 
 
 def _update(_s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
-    return {"channel": b.get("channel"), "ts": b.get("ts"), "text": b.get("text", ""),
-            "message": {"text": b.get("text", ""), "blocks": b.get("blocks", [])}}
+    return {
+        "channel": b.get("channel"),
+        "ts": b.get("ts"),
+        "text": b.get("text", ""),
+        "message": {"text": b.get("text", ""), "blocks": b.get("blocks", [])},
+    }
 
 
 def _ephemeral(s: SlackStandin, _b: dict[str, Any]) -> dict[str, Any]:
@@ -271,15 +289,39 @@ def make_user(index: int, *, deleted: bool = False, bot: bool = False, tz: str |
     name = f"person{index}"
     zone = tz or TIME_ZONES[index % len(TIME_ZONES)]
     return {
-        "id": user_id, "team_id": TEAM_ID, "name": name, "deleted": deleted, "real_name": f"Person {index}",
-        "tz": zone, "tz_label": zone, "tz_offset": 0, "is_admin": index == 0, "is_owner": index == 0,
-        "is_primary_owner": index == 0, "is_restricted": False, "is_ultra_restricted": False,
-        "is_bot": bot, "is_app_user": False, "updated": 1_700_000_000 + index,
-        "profile": {"real_name": f"Person {index}", "display_name": name,
-                    **({} if bot else {"email": f"{name}@example.com"})},
+        "id": user_id,
+        "team_id": TEAM_ID,
+        "name": name,
+        "deleted": deleted,
+        "real_name": f"Person {index}",
+        "tz": zone,
+        "tz_label": zone,
+        "tz_offset": 0,
+        "is_admin": index == 0,
+        "is_owner": index == 0,
+        "is_primary_owner": index == 0,
+        "is_restricted": False,
+        "is_ultra_restricted": False,
+        "is_bot": bot,
+        "is_app_user": False,
+        "updated": 1_700_000_000 + index,
+        "profile": {
+            "real_name": f"Person {index}",
+            "display_name": name,
+            **({} if bot else {"email": f"{name}@example.com"}),
+        },
     }
 
 
 def slackbot() -> dict[str, Any]:
-    return {"id": "USLACKBOT", "team_id": TEAM_ID, "name": "slackbot", "deleted": False, "real_name": "Slackbot",
-            "tz": "America/Los_Angeles", "is_bot": False, "is_app_user": False, "profile": {"real_name": "Slackbot"}}
+    return {
+        "id": "USLACKBOT",
+        "team_id": TEAM_ID,
+        "name": "slackbot",
+        "deleted": False,
+        "real_name": "Slackbot",
+        "tz": "America/Los_Angeles",
+        "is_bot": False,
+        "is_app_user": False,
+        "profile": {"real_name": "Slackbot"},
+    }

@@ -83,9 +83,12 @@ def test_it_uses_psycopg_for_a_plain_postgresql_url() -> None:
 
 def test_it_never_shows_secrets_in_its_repr_or_the_database_password() -> None:
     settings = load_settings(
-        {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-         "TANDEM_DATABASE_URL": "postgresql+psycopg://tandem:hunter2@db/tandem",
-         "TANDEM_ZENDESK_SECRET": "zendesk-secret-value"},
+        {
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "TANDEM_DATABASE_URL": "postgresql+psycopg://tandem:hunter2@db/tandem",
+            "TANDEM_ZENDESK_SECRET": "zendesk-secret-value",
+        },
         None,
     )
     shown = repr(settings) + repr(settings.slack_bot_token) + settings.database_url_for_display

@@ -58,9 +58,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_processed_slack_events")),
     )
     with op.batch_alter_table("processed_slack_events", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_processed_slack_events_received_at"), ["received_at"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_processed_slack_events_received_at"), ["received_at"], unique=False)
 
     op.create_table(
         "teams",
