@@ -49,7 +49,7 @@ def create_http_app(
         except RejectedRequest as rejected:
             return _error(rejected.status, rejected.reason)
         event_id = payload.get("event_id")
-        if payload["type"] == "event_callback" and isinstance(event_id, str):
+        if payload.get("type") == "event_callback" and isinstance(event_id, str):
             with transaction(factory) as session:
                 first_time = claim_slack_event(session, event_id, datetime.fromtimestamp(clock(), UTC))
             if not first_time:

@@ -54,7 +54,9 @@ class SlackStandin:
         self._ts = itertools.count(1)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="slack-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="slack-standin", daemon=True
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> SlackStandin:
