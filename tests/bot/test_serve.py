@@ -1,0 +1,107 @@
+"""`tandem serve` as a real process on a real port: gunicorn, the stand-in Slack API, signed requests."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli_runner import start_tandem
+from tests.live_server import request
+from tests.slack_signing import SIGNING_SECRET, event_callback, fixture, json_request
+from tests.slack_standin import BOT_TOKEN, SlackStandin, make_user
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_ready(process: subprocess.Popen[str], port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[1]
+        try:
+            if request(port, "GET", "/readyz", timeout=1).status == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("tandem serve did not become ready")
+
+
+@pytest.fixture
+def served(tmp_path: Path, standin: SlackStandin) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    port = free_port()
+    process = start_tandem(
+        "serve",
+        cwd=tmp_path,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        TANDEM_SLACK_API_URL=standin.base_url,
+        TANDEM_PORT=str(port),
+        TANDEM_LOG_FORMAT="json",
+        TANDEM_WORKERS="2",
+    )
+    try:
+        wait_until_ready(process, port)
+        yield process, port
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def test_it_serves_signed_slack_requests_and_logs_one_json_line_per_request(
+    served: tuple[subprocess.Popen[str], int], standin: SlackStandin
+) -> None:
+    process, port = served
+    challenge = fixture("url_verification.json")
+    body, headers = json_request(challenge)
+    reply = request(port, "POST", "/slack/events", body, headers)
+    assert (reply.status, json.loads(reply.body)) == (200, {"challenge": challenge["challenge"]})
+
+    body, headers = json_request(event_callback({"type": "team_join", "user": make_user(5)}, "EvSERVE1"))
+    assert request(port, "POST", "/slack/events", body, headers).status == 200
+    assert (
+        request(port, "POST", "/slack/events", body, {**headers, "X-Slack-Retry-Num": "1"}).headers.get(
+            "x-slack-no-retry"
+        )
+        == "1"
+    )
+    unsigned = request(port, "POST", "/slack/events", body, {"Content-Type": "application/json"})
+    assert unsigned.status == 401
+
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=40)
+    assert process.returncode == 0
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    requests = [line for line in lines if line.get("path") == "/slack/events"]
+    assert [r["status"] for r in requests] == [200, 200, 200, 401]
+    assert all(isinstance(r["latency_ms"], float) and r["request_id"] for r in requests)
+    assert standin.calls_to("auth.test"), "the token was checked against the Slack API at start-up"
+    assert BOT_TOKEN not in stderr and SIGNING_SECRET not in stderr
+
+
+def test_sigterm_lets_an_in_flight_request_finish(served: tuple[subprocess.Popen[str], int]) -> None:
+    process, port = served
+    body, headers = json_request(fixture("url_verification.json"))
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(
+            f"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode() + body[:10]
+        )
+        time.sleep(0.3)  # the request is now being read by a worker thread
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        client.sendall(body[10:])
+        reply = client.recv(65536).decode()
+    assert reply.startswith("HTTP/1.1 200"), reply
+    process.communicate(timeout=40)
+    assert process.returncode == 0
