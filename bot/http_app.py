@@ -19,8 +19,8 @@ from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
 
 from bot.slack_requests import RejectedRequest, parse_body, verify_signature
-from storage.db import SessionFactory, database_is_reachable, transaction
-from storage.slack_events import claim_slack_event
+from storage.db import SessionFactory, database_is_reachable
+from storage.slack_events import EventClaimer
 
 log = logging.getLogger("tandem.http")
 
@@ -38,6 +38,7 @@ def create_http_app(
     clock: Callable[[], float] = time.time,
 ) -> Flask:
     http = Flask("tandem")
+    claimer = EventClaimer(factory, lambda: datetime.fromtimestamp(clock(), UTC))
     http.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 
     @http.post("/slack/events")
@@ -49,19 +50,17 @@ def create_http_app(
         except RejectedRequest as rejected:
             return _error(rejected.status, rejected.reason)
         event_id = payload.get("event_id")
-        if payload.get("type") == "event_callback" and isinstance(event_id, str):
-            with transaction(factory) as session:
-                first_time = claim_slack_event(session, event_id, datetime.fromtimestamp(clock(), UTC))
-            if not first_time:
-                log.info(
-                    "duplicate event %s (retry %s) acknowledged",
-                    event_id,
-                    request.headers.get("X-Slack-Retry-Num", "-"),
-                    extra={"event_id": event_id},
-                )
-                response = jsonify(ok=True, duplicate=True)
-                response.headers["X-Slack-No-Retry"] = "1"
-                return response
+        is_event = payload.get("type") == "event_callback" and isinstance(event_id, str)
+        if is_event and not claimer.claim(event_id):
+            log.info(
+                "duplicate event %s (retry %s) acknowledged",
+                event_id,
+                request.headers.get("X-Slack-Retry-Num", "-"),
+                extra={"event_id": event_id},
+            )
+            response = jsonify(ok=True, duplicate=True)
+            response.headers["X-Slack-No-Retry"] = "1"
+            return response
         bolt_response = bolt_app.dispatch(
             BoltRequest(
                 body=body.decode("utf-8"),

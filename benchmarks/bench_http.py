@@ -1,0 +1,253 @@
+"""HTTP throughput and latency of `tandem serve` against a bare endpoint of the same server stack.
+
+Drives, with wrk (Debian package `wrk`) and 32 concurrent connections:
+  1. `tandem serve` (gunicorn gthread, TANDEM_WORKERS x TANDEM_THREADS), receiving signed Events API posts,
+     each with a new event_id that is claimed in the database before bolt dispatches it;
+  2. the same gunicorn configuration serving a Flask route that only returns 200.
+Targets (issue 2): >= 1,000 requests/s, p99 < 100 ms, ratio to the bare endpoint >= 0.5.
+
+Run:  .venv/bin/python benchmarks/bench_http.py [--duration 10] [--connections 32] [--event user_change]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.settings import load_settings  # noqa: E402
+from bot.slack_requests import sign  # noqa: E402
+from tests.slack_standin import BOT_TOKEN, SlackStandin, make_user  # noqa: E402
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+TANDEM = str(Path(sys.executable).with_name("tandem"))
+
+LUA = r"""
+local requests = {}
+local index = 0
+local threads = 0
+function setup(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+function init(args)
+  -- each wrk thread takes every stride-th line from its own offset: no event id is sent twice
+  local path, stride, offset = args[1], tonumber(args[2]), id
+  local n = 0
+  for line in io.lines(path) do
+    if n % stride == offset then
+      local ts, sig, body = line:match("^(%d+)\t(%S+)\t(.*)$")
+      requests[#requests + 1] = wrk.format("POST", "/slack/events", {
+        ["Content-Type"] = "application/json",
+        ["X-Slack-Request-Timestamp"] = ts,
+        ["X-Slack-Signature"] = sig,
+      }, body)
+    end
+    n = n + 1
+  end
+end
+function request()
+  index = index + 1
+  if index > #requests then index = 1 end
+  return requests[index]
+end
+"""
+
+
+def write_requests(path: Path, count: int, event_type: str) -> None:
+    stamp = str(int(time.time()))
+    with path.open("w") as out:
+        for i in range(count):
+            event: dict[str, object] = {"type": event_type, "event_ts": f"{stamp}.{i:06d}"}
+            if event_type in ("user_change", "team_join"):
+                event["user"] = make_user(i % 5000)
+            else:
+                event.update(user="U00000001", reaction="tada", item={"type": "message", "channel": "C1", "ts": "1.2"})
+            envelope = {
+                "token": "verification_token",
+                "team_id": "T0TANDEM1",
+                "api_app_id": "A111",
+                "type": "event_callback",
+                "event": event,
+                "event_id": f"Ev{uuid.uuid4().hex[:16]}",
+                "event_time": int(stamp),
+                "authorizations": [{"team_id": "T0TANDEM1", "user_id": "U0TANDEMBOT", "is_bot": True}],
+            }
+            body = json.dumps(envelope, separators=(",", ":")).encode()
+            out.write(f"{stamp}\t{sign(SECRET, stamp, body)}\t{body.decode()}\n")
+
+
+def wait_ready(port: int, path: str, process: subprocess.Popen[bytes]) -> None:
+    import http.client
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited early with {process.returncode}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", path)
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("server did not become ready")
+
+
+def run_wrk(
+    port: int, duration: int, connections: int, threads: int, script: Path | None, args: list[str]
+) -> dict[str, float]:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s"]
+    if script:
+        command += ["-s", str(script)]
+    command += [f"http://127.0.0.1:{port}/" + ("slack/events" if script else "bare")]
+    if args:
+        command += ["--", *args]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    def ms(value: str) -> float:
+        number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
+        return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
+    result["requests"] = float(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    for pct in ("50", "90", "99"):
+        result[f"p{pct}_ms"] = ms(re.search(rf"\s{pct}%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    result["non_2xx"] = float(errors.group(1)) if errors else 0.0
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    result["socket_errors"] = socket_errors.group(1) if socket_errors else "none"  # type: ignore[assignment]
+    return result
+
+
+BARE_SERVER = """
+import sys
+from flask import Flask, Response
+from bot.server import TandemServer
+from bot.settings import load_settings
+import os
+
+bare = Flask("bare")
+
+@bare.post("/bare")
+@bare.get("/bare")
+def ok():
+    return Response(status=200)
+
+class Bare(TandemServer):
+    def load(self):
+        return bare
+
+Bare(load_settings(os.environ, None)).run()
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--event", default="reaction_added", help="event type to post (user_change does DB work)")
+    parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
+    options = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="tandem-bench-"))
+    requests_file = work / "requests.tsv"
+    count = 6000 * options.duration  # more unique event ids than the run can send
+    write_requests(requests_file, count, options.event)
+    warmup_file = work / "warmup.tsv"
+    write_requests(warmup_file, 5000, options.event)
+    script = work / "events.lua"
+    script.write_text(LUA)
+
+    with SlackStandin() as standin:
+        env = {
+            "PATH": os.environ["PATH"],
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "TANDEM_SLACK_API_URL": standin.base_url,
+            "TANDEM_PORT": "3917",
+            "TANDEM_DATABASE_URL": options.database_url or f"sqlite:///{work / 'tandem.db'}",
+            **{k: v for k, v in os.environ.items() if k in ("TANDEM_WORKERS", "TANDEM_THREADS")},
+        }
+        settings = load_settings(env, None)
+        results = {}
+        with open(work / "serve.log", "wb") as log:
+            serve = subprocess.Popen([TANDEM, "serve"], cwd=work, env=env, stderr=log, stdout=log)
+            try:
+                wait_ready(3917, "/readyz", serve)
+                # Warm up each worker (bolt's first request calls auth.test), then measure.
+                stride = str(options.wrk_threads)
+                run_wrk(3917, 2, options.connections, options.wrk_threads, script, [str(warmup_file), stride])
+                results["tandem"] = run_wrk(
+                    3917,
+                    options.duration,
+                    options.connections,
+                    options.wrk_threads,
+                    script,
+                    [str(requests_file), stride],
+                )
+            finally:
+                serve.terminate()
+                serve.wait(60)
+        bare_env = {**env, "TANDEM_PORT": "3918", "PYTHONPATH": str(ROOT)}
+        with open(work / "bare.log", "wb") as log:
+            bare = subprocess.Popen([sys.executable, "-c", BARE_SERVER], cwd=work, env=bare_env, stderr=log, stdout=log)
+            try:
+                wait_ready(3918, "/bare", bare)
+                run_wrk(3918, 2, options.connections, options.wrk_threads, None, [])
+                results["bare"] = run_wrk(3918, options.duration, options.connections, options.wrk_threads, None, [])
+            finally:
+                bare.terminate()
+                bare.wait(60)
+
+    stored = count_claimed(env["TANDEM_DATABASE_URL"])
+    tandem, bare_result = results["tandem"], results["bare"]
+    ratio = tandem["rps"] / bare_result["rps"]
+    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
+    print(
+        f"machine: {os.cpu_count()} cores; server: gunicorn gthread {settings.workers} workers x "
+        f"{settings.threads} threads; wrk -t{options.wrk_threads} -c{options.connections} -d{options.duration}s"
+    )
+    for name, r in (("tandem /slack/events", tandem), ("bare 200 endpoint", bare_result)):
+        print(
+            f"{name:22} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p90 {r['p90_ms']:6.2f} ms  "
+            f"p99 {r['p99_ms']:6.2f} ms  requests {int(r['requests'])}  non-2xx {int(r['non_2xx'])}  "
+            f"socket errors {r['socket_errors']}"
+        )
+    print(
+        f"event ids claimed in the database: {stored} (unique ids sent: {min(int(tandem['requests']), count)}"
+        f" + warm-up)"
+    )
+    print(f"ratio tandem/bare: {ratio:.2f}")
+    verdict = tandem["rps"] >= 1000 and tandem["p99_ms"] < 100 and ratio >= 0.5 and tandem["non_2xx"] == 0
+    print("targets (>= 1000 req/s, p99 < 100 ms, ratio >= 0.5, no errors):", "MET" if verdict else "NOT MET")
+
+
+def count_claimed(url: str) -> int:
+    from sqlalchemy import func, select
+
+    from storage.db import make_engine
+    from storage.models import ProcessedSlackEvent
+
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(ProcessedSlackEvent)).scalar_one()
+
+
+if __name__ == "__main__":
+    main()
