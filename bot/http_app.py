@@ -65,7 +65,7 @@ def create_http_app(
             BoltRequest(
                 body=body.decode("utf-8"),
                 query=request.query_string.decode("latin-1"),
-                headers=dict(request.headers),
+                headers=_bolt_headers(request.headers),
                 context={"request_id": g.request_id},
             )
         )
@@ -104,6 +104,14 @@ def create_http_app(
 
     http.wsgi_app = RequestLog(http.wsgi_app)  # type: ignore[method-assign]
     return http
+
+
+# The headers bolt reads once the edge has verified the request (it parses the body itself).
+_BOLT_HEADERS = ("Content-Type", "X-Slack-Retry-Num", "X-Slack-Retry-Reason")
+
+
+def _bolt_headers(headers: Any) -> dict[str, str]:
+    return {name: headers[name] for name in _BOLT_HEADERS if name in headers}
 
 
 def _error(status: int, reason: str) -> Response:

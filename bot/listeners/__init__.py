@@ -7,9 +7,12 @@ from datetime import datetime
 
 from slack_bolt import App
 
-from bot.listeners import events
+from bot.listeners import directory
+from bot.listeners.events import EventTable
 from storage.db import SessionFactory
 
 
 def register_listeners(app: App, factory: SessionFactory, clock: Callable[[], datetime]) -> None:
-    events.register(app, factory, clock)
+    events = EventTable()
+    directory.register(events, factory, clock)
+    events.attach(app)

@@ -1,35 +1,43 @@
-"""Events API listeners: keep the member directory current between daily syncs."""
+"""Events API: one bolt listener that routes each event through an explicit table of handlers.
+
+One listener instead of one per event type: bolt evaluates every listener's matcher on every
+request, and that matching is most of its per-event cost. Events nobody handles are acknowledged
+and dropped (Slack only sends what manifest.yml subscribes to, so that is rare).
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from slack_bolt import App
-
-from jobs.members import member_from_slack
-from storage.db import SessionFactory, transaction
-from storage.members import upsert_members
+from slack_bolt import App, BoltContext
 
 log = logging.getLogger(__name__)
 
-
-def register(app: App, factory: SessionFactory, clock: Callable[[], datetime]) -> None:
-    def store_user(event: dict[str, Any]) -> None:
-        record = member_from_slack(event.get("user") or {})
-        if record is None:
-            return
-        with transaction(factory) as session:
-            upsert_members(session, [record], clock())
-
-    app.event("team_join")(store_user)
-    app.event("user_change")(store_user)
-    # Registered last: any event no listener above wants is acknowledged (200) and dropped quietly.
-    app.event(re.compile(".*"))(_ignore)
+EventHandler = Callable[[dict[str, Any], BoltContext], None]
 
 
-def _ignore(event: dict[str, Any]) -> None:
-    log.debug("ignoring %s event", event.get("type"))
+class EventTable:
+    def __init__(self) -> None:
+        self._handlers: dict[str, EventHandler] = {}
+
+    def on(self, event_type: str, handler: EventHandler) -> None:
+        if event_type in self._handlers:
+            raise ValueError(f"{event_type} already has a handler")
+        self._handlers[event_type] = handler
+
+    @property
+    def event_types(self) -> frozenset[str]:
+        return frozenset(self._handlers)
+
+    def attach(self, app: App) -> None:
+        def route(event: dict[str, Any], context: BoltContext) -> None:
+            handler = self._handlers.get(event.get("type", ""))
+            if handler is None:
+                log.debug("ignoring %s event", event.get("type"))
+                return
+            handler(event, context)
+
+        app.event(re.compile(".*"))(route)
