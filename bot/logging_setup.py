@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import logging.handlers
+import queue
 import sys
 from datetime import UTC, datetime
 
@@ -37,11 +40,44 @@ class TextFormatter(logging.Formatter):
         return f"{line} request_id={request_id}" if request_id and "request_id=" not in line else line
 
 
+_listener: logging.handlers.QueueListener | None = None
+
+
+class _ExtrasQueueHandler(logging.handlers.QueueHandler):
+    """Enqueue the record itself: QueueHandler's default prepare() would format it on the caller's thread."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record
+
+
+def stop_logging() -> None:
+    """Write out what is queued (at exit)."""
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+        _listener = None
+
+
+atexit.register(stop_logging)
+
+
 def configure_logging(level: str, log_format: str) -> None:
+    """Route every record through a queue to one writer thread.
+
+    Request threads only enqueue; formatting and writing happen on the writer thread, so a busy
+    server's threads never queue on the stream's lock. Call again after a fork: threads do not
+    survive it.
+    """
+    global _listener
+    if _listener is not None:
+        _listener.stop()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    _listener = logging.handlers.QueueListener(records, handler, respect_handler_level=False)
+    _listener.start()
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_ExtrasQueueHandler(records)]
     root.setLevel(level)
     # Alembic narrates every plugin it loads; Tandem logs the one line that matters (what migrated).
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))

@@ -16,6 +16,7 @@ from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
 from bot.http_app import create_http_app
+from bot.logging_setup import configure_logging
 from bot.settings import Settings
 from bot.slack_app import build_bolt_app
 from bot.slack_client import make_web_client
@@ -73,6 +74,8 @@ class TandemServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
+        # In the worker, after the fork: the log writer thread must be started here.
+        configure_logging(self.settings.log_level, self.settings.log_format)
         return build_wsgi_app(self.settings)
 
 

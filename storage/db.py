@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -52,9 +55,53 @@ def make_session_factory(engine: Engine) -> SessionFactory:
 
 @contextmanager
 def transaction(factory: SessionFactory) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any exception."""
-    with factory.begin() as session:
+    """One unit of work: commit on success, roll back on any exception.
+
+    On SQLite, writers first queue on a lock shared by every process using the file. SQLite allows
+    one writer at a time anyway, but makes the others sleep and retry (for up to 100 ms a try);
+    queued on a lock, the next writer starts the moment the previous one commits.
+    """
+    with _sqlite_writer_lock(factory.kw.get("bind")), factory.begin() as session:
         yield session
+
+
+class _SqliteWriterLock:
+    """A thread lock (for this process) plus an flock on a file beside the database (for the others)."""
+
+    def __init__(self, database: str) -> None:
+        self._threads = threading.Lock()
+        self._file = open(f"{database}.writer.lock", "a")  # noqa: SIM115 - open for the process's life
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def __exit__(self, *_exc: object) -> None:
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._threads.release()
+
+
+_writer_locks: dict[tuple[int, str], _SqliteWriterLock] = {}
+_writer_locks_guard = threading.Lock()
+
+
+def _sqlite_writer_lock(bind: Any) -> AbstractContextManager[None]:
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+        return nullcontext()
+    database = bind.url.database
+    if not database or database == ":memory:":
+        return nullcontext()
+    # Keyed by pid too: a lock inherited across fork() must not be shared with the parent.
+    key = (os.getpid(), os.path.abspath(database))
+    with _writer_locks_guard:
+        lock = _writer_locks.get(key)
+        if lock is None:
+            lock = _writer_locks[key] = _SqliteWriterLock(key[1])
+    return lock
 
 
 def database_is_reachable(engine: Engine) -> bool:
