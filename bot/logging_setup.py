@@ -20,6 +20,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
+            "pid": record.process,
             "message": record.getMessage(),
         }
         for name in EXTRA_FIELDS:
@@ -79,5 +80,7 @@ def configure_logging(level: str, log_format: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [_ExtrasQueueHandler(records)]
     root.setLevel(level)
-    # Alembic narrates every plugin it loads; Tandem logs the one line that matters (what migrated).
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+    # Alembic and APScheduler narrate every plugin and tick; Tandem logs the lines that matter itself
+    # (what migrated, which job ran for which period).
+    for chatty in ("alembic", "apscheduler"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))

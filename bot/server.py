@@ -7,39 +7,19 @@ of several worker processes) and a graceful stop on SIGTERM that lets in-flight 
 from __future__ import annotations
 
 import logging
-import time
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
-from bot.http_app import create_http_app
 from bot.logging_setup import configure_logging
+from bot.runtime import build_runtime
 from bot.settings import Settings
-from bot.slack_app import build_bolt_app
-from bot.slack_client import make_web_client
-from storage.db import make_engine, make_session_factory
 
 log = logging.getLogger(__name__)
 
 GRACEFUL_TIMEOUT_SECONDS = 30
-
-
-def build_wsgi_app(settings: Settings) -> Flask:
-    """Everything one worker process needs, built after the fork so no connection is shared."""
-    engine = make_engine(settings.database_url)
-    factory = make_session_factory(engine)
-    client = make_web_client(settings)
-    bolt_app = build_bolt_app(settings, client, factory, clock=lambda: datetime.now(UTC))
-    return create_http_app(
-        signing_secret=settings.slack_signing_secret,
-        bolt_app=bolt_app,
-        factory=factory,
-        engine=engine,
-        clock=time.time,
-    )
 
 
 class _GunicornLogger(glogging.Logger):
@@ -70,13 +50,19 @@ class TandemServer(BaseApplication):  # type: ignore[misc]
             "loglevel": settings.log_level.lower(),
             "logger_class": _GunicornLogger,
             "proc_name": "tandem",
+            # gunicorn's runtime control socket lives in $HOME and would be shared by every instance.
+            "control_socket_disable": True,
         }.items():
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        # In the worker, after the fork: the log writer thread must be started here.
+        """Runs in each worker after the fork, so no connection or thread is shared with the master."""
         configure_logging(self.settings.log_level, self.settings.log_format)
-        return build_wsgi_app(self.settings)
+        runtime = build_runtime(self.settings)
+        if runtime.leader is not None:
+            runtime.leader.start()
+            self.cfg.set("worker_exit", lambda _server, _worker: runtime.leader and runtime.leader.stop())
+        return runtime.http_app
 
 
 def serve(settings: Settings) -> None:

@@ -23,6 +23,19 @@ Clock = Callable[[], datetime]
 LISTENER_THREADS = 8
 
 
+class _IgnoreEnvironmentTokenWarning(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN from os.environ by itself and warns that the client we pass wins.
+
+    It does (the client carries Tandem's base URL and retry handlers), so the warning says nothing.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.App").addFilter(_IgnoreEnvironmentTokenWarning())
+
+
 def build_bolt_app(settings: Settings, client: WebClient, factory: SessionFactory, clock: Clock) -> App:
     app = App(
         client=client,

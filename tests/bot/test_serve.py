@@ -39,6 +39,7 @@ def wait_until_ready(process: subprocess.Popen[str], port: int, timeout: float =
 @pytest.fixture
 def served(tmp_path: Path, standin: SlackStandin) -> Iterator[tuple[subprocess.Popen[str], int]]:
     port = free_port()
+    standin.users = [make_user(i) for i in range(1, 6)]
     process = start_tandem(
         "serve",
         cwd=tmp_path,
@@ -58,7 +59,7 @@ def served(tmp_path: Path, standin: SlackStandin) -> Iterator[tuple[subprocess.P
             process.communicate()
 
 
-def test_it_serves_signed_slack_requests_and_logs_one_json_line_per_request(
+def test_it_serves_signed_slack_requests_runs_the_scheduler_once_and_logs_a_json_line_per_request(
     served: tuple[subprocess.Popen[str], int], standin: SlackStandin
 ) -> None:
     process, port = served
@@ -78,6 +79,9 @@ def test_it_serves_signed_slack_requests_and_logs_one_json_line_per_request(
     unsigned = request(port, "POST", "/slack/events", body, {"Content-Type": "application/json"})
     assert unsigned.status == 401
 
+    standin.wait_for("users.list")
+    time.sleep(1)  # let the second worker finish booting and lose the scheduler election
+
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=40)
     assert process.returncode == 0
@@ -86,6 +90,9 @@ def test_it_serves_signed_slack_requests_and_logs_one_json_line_per_request(
     assert [r["status"] for r in requests] == [200, 200, 200, 401]
     assert all(isinstance(r["latency_ms"], float) and r["request_id"] for r in requests)
     assert standin.calls_to("auth.test"), "the token was checked against the Slack API at start-up"
+    leaders = [line for line in lines if line["message"].startswith("scheduler started")]
+    assert len(leaders) == 1, "exactly one of the two workers runs the scheduler"
+    assert len(standin.calls_to("users.list")) == 1, "the daily directory sync ran once, at start-up"
     assert BOT_TOKEN not in stderr and SIGNING_SECRET not in stderr
 
 

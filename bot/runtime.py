@@ -1,0 +1,67 @@
+"""Everything one server process needs, wired once from Settings: database, Slack client, apps, jobs."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from datetime import time as time_of_day
+
+from flask import Flask
+from slack_bolt import App
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+
+from bot.http_app import create_http_app
+from bot.settings import Settings
+from bot.slack_app import build_bolt_app
+from bot.slack_client import iter_user_pages, make_web_client
+from jobs.directory import sync_directory
+from jobs.leader import SchedulerLeader
+from jobs.periods import Daily
+from jobs.scheduler import RecurringJob, build_scheduler
+from storage.db import SessionFactory, make_engine, make_session_factory, transaction
+from storage.slack_events import SLACK_EVENT_RETENTION, forget_slack_events_before
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    engine: Engine
+    factory: SessionFactory
+    client: WebClient
+    bolt_app: App
+    http_app: Flask
+    leader: SchedulerLeader | None
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    client = make_web_client(settings)
+    bolt_app = build_bolt_app(settings, client, factory, clock=utc_now)
+    http_app = create_http_app(
+        signing_secret=settings.slack_signing_secret, bolt_app=bolt_app, factory=factory, engine=engine, clock=time.time
+    )
+    leader = None
+    if settings.scheduler != "off":
+        jobs = recurring_jobs(client, factory)
+        leader = SchedulerLeader(engine, lambda: build_scheduler(jobs, factory, utc_now))
+    return Runtime(engine, factory, client, bolt_app, http_app, leader)
+
+
+def recurring_jobs(client: WebClient, factory: SessionFactory) -> list[RecurringJob]:
+    def sync_members(now: datetime) -> str:
+        return sync_directory(iter_user_pages(client), factory, now).summary()
+
+    def forget_old_event_ids(now: datetime) -> str:
+        with transaction(factory) as session:
+            return f"forgot {forget_slack_events_before(session, now - SLACK_EVENT_RETENTION)} event ids"
+
+    return [
+        RecurringJob("directory-sync", Daily(time_of_day(3, 0)), sync_members),
+        RecurringJob("forget-slack-event-ids", Daily(time_of_day(4, 0)), forget_old_event_ids),
+    ]

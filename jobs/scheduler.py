@@ -1,0 +1,71 @@
+"""The clock: an APScheduler tick that asks the database which recurring jobs are due.
+
+The scheduler holds no state worth keeping. Each tick computes every job's current period; a run of
+(job, period) is claimed in the database first, so a second process, a restart or a retry never
+runs it twice, and a period missed while Tandem was down is caught up at the next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from storage.db import SessionFactory, transaction
+from storage.job_runs import claim_run, finish_run
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 60
+
+
+class Period(Protocol):
+    def period_key(self, now: datetime) -> str: ...
+
+
+@dataclass(frozen=True)
+class RecurringJob:
+    name: str
+    period: Period
+    run: Callable[[datetime], str]  # returns a one-line outcome for the job_runs table
+
+
+def run_due_jobs(jobs: Sequence[RecurringJob], factory: SessionFactory, now: datetime) -> list[str]:
+    """Run each job whose current period nobody has claimed yet; returns the names of those run."""
+    ran = []
+    for job in jobs:
+        period_key = job.period.period_key(now)
+        with transaction(factory) as session:
+            run_id = claim_run(session, job.name, period_key, now)
+        if run_id is None:
+            continue
+        log.info("running %s for %s", job.name, period_key)
+        try:
+            outcome = job.run(now)
+        except Exception as error:  # one failing job must not stop the others
+            log.exception("%s for %s failed", job.name, period_key)
+            outcome = f"failed: {error.__class__.__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        with transaction(factory) as session:
+            finish_run(session, run_id, datetime.now(UTC), outcome)
+        ran.append(job.name)
+    return ran
+
+
+def build_scheduler(
+    jobs: Sequence[RecurringJob], factory: SessionFactory, clock: Callable[[], datetime]
+) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_job(
+        lambda: run_due_jobs(jobs, factory, clock()),
+        IntervalTrigger(seconds=TICK_SECONDS, timezone=UTC),
+        id="tick",
+        next_run_time=datetime.now(UTC),  # tick at once: catch up anything missed while stopped
+        max_instances=1,
+        coalesce=True,
+    )
+    return scheduler
