@@ -181,6 +181,7 @@ def main() -> None:
             "SLACK_SIGNING_SECRET": SECRET,
             "TANDEM_SLACK_API_URL": standin.base_url,
             "TANDEM_PORT": "3917",
+            "TANDEM_LOG_FORMAT": "json",
             "TANDEM_DATABASE_URL": options.database_url or f"sqlite:///{work / 'tandem.db'}",
             **{k: v for k, v in os.environ.items() if k in ("TANDEM_WORKERS", "TANDEM_THREADS")},
         }
@@ -224,6 +225,7 @@ def main() -> None:
                 bare.wait(60)
 
         slack_calls = {m: len(standin.calls_to(m)) for m in {c.method for c in standin.calls}}
+    per_worker = requests_per_worker(work / "serve.log")
     stored = count_claimed(env["TANDEM_DATABASE_URL"])
     tandem, bare_result = results["tandem"], results["bare"]
     ratio = tandem["rps"] / bare_result["rps"]
@@ -244,8 +246,19 @@ def main() -> None:
     )
     print(f"ratio tandem/bare: {ratio:.2f}")
     print(f"calls to the Slack API stand-in: {slack_calls}")
+    print(f"/slack/events requests per worker process (warm-up included): {per_worker}")
     verdict = tandem["rps"] >= 1000 and tandem["p99_ms"] < 100 and ratio >= 0.5 and tandem["non_2xx"] == 0
     print("targets (>= 1000 req/s, p99 < 100 ms, ratio >= 0.5, no errors):", "MET" if verdict else "NOT MET")
+
+
+def requests_per_worker(log_path: Path) -> list[int]:
+    """How the connections spread over gunicorn's workers (each keeps its keep-alive connections)."""
+    counts: dict[int, int] = {}
+    for line in log_path.read_text().splitlines():
+        if line.startswith("{") and '"path": "/slack/events"' in line:
+            pid = json.loads(line)["pid"]
+            counts[pid] = counts.get(pid, 0) + 1
+    return sorted(counts.values(), reverse=True)
 
 
 def count_claimed(url: str) -> int:

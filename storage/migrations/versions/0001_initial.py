@@ -56,9 +56,8 @@ def upgrade() -> None:
         sa.Column("event_id", sa.String(length=64), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_processed_slack_events")),
+        sqlite_with_rowid=False,
     )
-    with op.batch_alter_table("processed_slack_events", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_processed_slack_events_received_at"), ["received_at"], unique=False)
 
     op.create_table(
         "teams",
@@ -87,9 +86,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("team_members")
     op.drop_table("teams")
-    with op.batch_alter_table("processed_slack_events", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_processed_slack_events_received_at"))
-
     op.drop_table("processed_slack_events")
     with op.batch_alter_table("members", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_members_email"))
