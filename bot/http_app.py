@@ -65,7 +65,7 @@ def create_http_app(
             BoltRequest(
                 body=body.decode("utf-8"),
                 query=request.query_string.decode("latin-1"),
-                headers=_bolt_headers(request.headers),
+                headers=_bolt_headers(request.environ),
                 context={"request_id": g.request_id},
             )
         )
@@ -106,12 +106,16 @@ def create_http_app(
     return http
 
 
-# The headers bolt reads once the edge has verified the request (it parses the body itself).
-_BOLT_HEADERS = ("Content-Type", "X-Slack-Retry-Num", "X-Slack-Retry-Reason")
+# The headers bolt reads once the edge has verified the request (it parses the body itself), by WSGI key.
+_BOLT_HEADERS = {
+    "CONTENT_TYPE": "Content-Type",
+    "HTTP_X_SLACK_RETRY_NUM": "X-Slack-Retry-Num",
+    "HTTP_X_SLACK_RETRY_REASON": "X-Slack-Retry-Reason",
+}
 
 
-def _bolt_headers(headers: Any) -> dict[str, str]:
-    return {name: headers[name] for name in _BOLT_HEADERS if name in headers}
+def _bolt_headers(environ: dict[str, Any]) -> dict[str, str]:
+    return {name: environ[key] for key, name in _BOLT_HEADERS.items() if key in environ}
 
 
 def _error(status: int, reason: str) -> Response:
