@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +33,7 @@ from tests.slack_standin import BOT_TOKEN, SlackStandin, make_user  # noqa: E402
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TANDEM = str(Path(sys.executable).with_name("tandem"))
+PORT = 3917
 
 LUA = r"""
 local requests = {}
@@ -105,17 +107,33 @@ def wait_ready(port: int, path: str, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit("server did not become ready")
 
 
-def run_wrk(
-    port: int, duration: int, connections: int, threads: int, script: Path | None, args: list[str]
-) -> dict[str, float]:
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s"]
-    if script:
-        command += ["-s", str(script)]
-    command += [f"http://127.0.0.1:{port}/slack/events"]
-    if args:
-        command += ["--", *args]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return parse_wrk(output)
+@dataclass(frozen=True)
+class Load:
+    duration: int
+    connections: int
+    wrk_threads: int
+    script: Path
+    warmup_file: Path
+    requests_file: Path
+
+    def run(self, port: int, requests_file: Path, duration: int) -> dict[str, float]:
+        command = ["wrk", f"-t{self.wrk_threads}", f"-c{self.connections}", f"-d{duration}s", "--latency"]
+        command += ["--timeout", "5s", "-s", str(self.script), f"http://127.0.0.1:{port}/slack/events"]
+        command += ["--", str(requests_file), str(self.wrk_threads)]
+        return parse_wrk(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+
+
+def serve_and_measure(command: list[str], env: dict[str, str], log_path: Path, load: Load) -> dict[str, float]:
+    """Start a server on PORT, warm it up (bolt's first request per worker calls auth.test), measure, stop it."""
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(command, cwd=log_path.parent, env=env, stderr=log, stdout=log)
+        try:
+            wait_ready(PORT, "/readyz", server)
+            load.run(PORT, load.warmup_file, 2)
+            return load.run(PORT, load.requests_file, load.duration)
+        finally:
+            server.terminate()
+            server.wait(60)
 
 
 def parse_wrk(output: str) -> dict[str, float]:
@@ -180,50 +198,19 @@ def main() -> None:
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SECRET,
             "TANDEM_SLACK_API_URL": standin.base_url,
-            "TANDEM_PORT": "3917",
+            "TANDEM_PORT": str(PORT),
             "TANDEM_LOG_FORMAT": "json",
             "TANDEM_DATABASE_URL": options.database_url or f"sqlite:///{work / 'tandem.db'}",
             **{k: v for k, v in os.environ.items() if k in ("TANDEM_WORKERS", "TANDEM_THREADS")},
         }
         settings = load_settings(env, None)
-        results = {}
-        with open(work / "serve.log", "wb") as log:
-            serve = subprocess.Popen([TANDEM, "serve"], cwd=work, env=env, stderr=log, stdout=log)
-            try:
-                wait_ready(3917, "/readyz", serve)
-                # Warm up each worker (bolt's first request calls auth.test), then measure.
-                stride = str(options.wrk_threads)
-                run_wrk(3917, 2, options.connections, options.wrk_threads, script, [str(warmup_file), stride])
-                results["tandem"] = run_wrk(
-                    3917,
-                    options.duration,
-                    options.connections,
-                    options.wrk_threads,
-                    script,
-                    [str(requests_file), stride],
-                )
-            finally:
-                serve.terminate()
-                serve.wait(60)
-        bare_env = {**env, "TANDEM_PORT": "3918", "PYTHONPATH": str(ROOT)}
-        with open(work / "bare.log", "wb") as log:
-            bare = subprocess.Popen([sys.executable, "-c", BARE_SERVER], cwd=work, env=bare_env, stderr=log, stdout=log)
-            try:
-                wait_ready(3918, "/readyz", bare)
-                stride = str(options.wrk_threads)
-                run_wrk(3918, 2, options.connections, options.wrk_threads, script, [str(warmup_file), stride])
-                results["bare"] = run_wrk(
-                    3918,
-                    options.duration,
-                    options.connections,
-                    options.wrk_threads,
-                    script,
-                    [str(requests_file), stride],
-                )
-            finally:
-                bare.terminate()
-                bare.wait(60)
-
+        load = Load(options.duration, options.connections, options.wrk_threads, script, warmup_file, requests_file)
+        results = {
+            "tandem": serve_and_measure([TANDEM, "serve"], env, work / "serve.log", load),
+            "bare": serve_and_measure(
+                [sys.executable, "-c", BARE_SERVER], {**env, "PYTHONPATH": str(ROOT)}, work / "bare.log", load
+            ),
+        }
         slack_calls = {m: len(standin.calls_to(m)) for m in {c.method for c in standin.calls}}
     per_worker = requests_per_worker(work / "serve.log")
     stored = count_claimed(env["TANDEM_DATABASE_URL"])
