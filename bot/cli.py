@@ -172,7 +172,8 @@ def _progress_printer() -> Callable[[int, int], None] | None:
         return None
 
     def show(pages: int, users: int) -> None:
-        print(f"\rsyncing users: {users:,} read in {pages:,} pages", end="", file=sys.stderr, flush=True)
+        unit = "page" if pages == 1 else "pages"
+        print(f"\rsyncing users: {users:,} read in {pages:,} {unit}", end="", file=sys.stderr, flush=True)
 
     return show
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,7 @@ from bot.cli import main
 from storage.db import make_engine
 from storage.migrate import head_revision
 from storage.models import Member
-from tests.cli_runner import run_tandem
+from tests.cli_runner import TANDEM, run_tandem, tandem_env
 from tests.slack_signing import SIGNING_SECRET
 from tests.slack_standin import BOT_TOKEN, SlackStandin, make_user, slackbot
 
@@ -68,6 +71,45 @@ def test_db_upgrade_migrates_once_and_then_reports_it_is_current(tmp_path: Path)
     assert first.stdout.strip() == f"database sqlite:///tandem.db is at revision {head_revision()} (was empty)"
     assert second.stdout.strip() == f"database sqlite:///tandem.db is at revision {head_revision()}"
     assert (tmp_path / "tandem.db").is_file()
+
+
+def test_db_upgrade_exits_1_with_one_line_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    result = run_tandem(
+        "db", "upgrade", cwd=tmp_path, TANDEM_DATABASE_URL="postgresql+psycopg://tandem:pw@127.0.0.1:1/x"
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("tandem: cannot migrate the database at postgresql+psycopg://tandem:***@127.0.0.1:1/x: ")
+    assert "pw" not in result.stderr
+
+
+def test_users_sync_shows_progress_on_a_terminal(tmp_path: Path, standin: SlackStandin) -> None:
+    standin.users = [make_user(i) for i in range(1, 401)]
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [TANDEM, "users", "sync"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        text=True,
+        env=tandem_env(SLACK_BOT_TOKEN=BOT_TOKEN, TANDEM_SLACK_API_URL=standin.base_url, TANDEM_LOG_LEVEL="WARNING"),
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed: the process is done with it
+            break
+        if not chunk:
+            break
+        shown += chunk
+    process.wait(timeout=60)
+    os.close(controller)
+    assert process.returncode == 0
+    assert b"\rsyncing users: 200 read in 1 page" in shown
+    assert b"\rsyncing users: 400 read in 2 pages" in shown
 
 
 def test_users_sync_pages_through_users_list_rides_out_a_429_and_is_idempotent(

@@ -104,7 +104,7 @@ def test_sigterm_lets_an_in_flight_request_finish(served: tuple[subprocess.Popen
         client.sendall(
             f"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode() + body[:10]
         )
-        time.sleep(0.3)  # the request is now being read by a worker thread
+        time.sleep(1)  # the request is now being read by a worker thread
         process.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         client.sendall(body[10:])
