@@ -9,7 +9,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Pure modules: plain functions over plain values, importable without Slack or a database.
-PURE_MODULES = ["jobs/members.py", "storage/records.py", "bot/slack_requests.py"]
+PURE_MODULES = [
+    "jobs/members.py",
+    "jobs/periods.py",
+    "jobs/question_bank.py",
+    "jobs/sentiment.py",
+    "storage/records.py",
+    "bot/slack_requests.py",
+]
 FORBIDDEN_IN_PURE = (
     "slack_bolt",
     "slack_sdk",
