@@ -13,6 +13,7 @@ PURE_MODULES = [
     "jobs/members.py",
     "jobs/periods.py",
     "jobs/question_bank.py",
+    "jobs/rotation.py",
     "jobs/sentiment.py",
     "storage/records.py",
     "bot/slack_requests.py",
