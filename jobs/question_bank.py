@@ -11,16 +11,10 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from storage.records import Question
+
 ENPS_DRIVER = "enps"
 MIN_QUESTIONS_PER_DRIVER = 3
-
-
-@dataclass(frozen=True)
-class Question:
-    key: str
-    driver: str
-    text: str
-    scale: str  # "agreement" (1-5) or "enps" (0-10)
 
 
 @dataclass(frozen=True)
@@ -34,6 +28,10 @@ class QuestionBank:
 
     def by_driver(self, driver: str) -> tuple[Question, ...]:
         return tuple(q for q in self.questions if q.driver == driver)
+
+    def all_questions(self) -> tuple[Question, ...]:
+        """Every driver question and eNPS."""
+        return (*self.questions, self.enps)
 
 
 def load_default_bank() -> QuestionBank:

@@ -100,3 +100,19 @@ class JobRun(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     outcome: Mapped[str] = mapped_column(String(255), default="running")
+
+
+class QuestionVersion(Base):
+    """One wording of a question. Rewording adds a version; answers point at the version they answered."""
+
+    __tablename__ = "questions"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(80))
+    version: Mapped[int] = mapped_column(Integer)
+    driver: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(String(300))
+    scale: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    retired_at: Mapped[datetime | None]

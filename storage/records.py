@@ -20,3 +20,11 @@ class MemberRecord:
     @property
     def active(self) -> bool:
         return not self.is_deleted
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    driver: str
+    text: str
+    scale: str  # "agreement" (1-5) or "enps" (0-10)
