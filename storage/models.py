@@ -6,15 +6,19 @@ comments, added by later migrations, never carry a member id.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
+    SmallInteger,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -116,3 +120,81 @@ class QuestionVersion(Base):
     scale: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     retired_at: Mapped[datetime | None]
+
+
+class PulseRound(Base):
+    """One pulse of one team. `anonymity_threshold` is k as it was when the round opened."""
+
+    __tablename__ = "pulse_rounds"
+    __table_args__ = (UniqueConstraint("team_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    opened_on: Mapped[date] = mapped_column(Date)
+    closes_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    anonymity_threshold: Mapped[int] = mapped_column(SmallInteger)
+
+
+class RoundQuestion(Base):
+    """Which questions a rotation group of the round was asked (groups have at least k members)."""
+
+    __tablename__ = "round_questions"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("pulse_rounds.id", ondelete="CASCADE"), primary_key=True)
+    group_no: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), primary_key=True)
+
+
+class Delivery(Base):
+    """A member's pulse in a round: the delivery log and the participation ledger in one row.
+
+    It never says what the member answered. While the round is open, answer and comment rows point
+    here so the member can change an answer; closing the round erases those pointers.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("round_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("pulse_rounds.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    group_no: Mapped[int] = mapped_column(SmallInteger)
+    status: Mapped[str] = mapped_column(String(32), default="claimed")
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    answered: Mapped[bool] = mapped_column(Boolean, default=False)
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(String(255))
+
+
+class Answer(Base):
+    """One answer: round and question version only. No member, no time; a random key, not a sequence."""
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("delivery_id", "question_id"), {"sqlite_with_rowid": False})
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("pulse_rounds.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"))
+    value: Mapped[int] = mapped_column(SmallInteger)
+    # Set while the round is open (so the member can change the answer); erased when it closes.
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="SET NULL"))
+
+
+class Comment(Base):
+    """An optional comment: round and driver only, with its sentiment. Same rules as Answer."""
+
+    __tablename__ = "comments"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("pulse_rounds.id", ondelete="CASCADE"), index=True)
+    driver: Mapped[str | None] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    polarity: Mapped[float] = mapped_column(Float)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="SET NULL"), index=True)
