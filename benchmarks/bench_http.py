@@ -153,7 +153,6 @@ def parse_wrk(output: str) -> dict[str, float]:
 
 
 BARE_SERVER = """
-import sys
 from flask import Flask, Response
 from bot.server import TandemServer
 from bot.settings import load_settings

@@ -30,10 +30,6 @@ def claim_slack_events(session: Session, event_ids: Sequence[str], now: datetime
     return {row.event_id for row in rows}
 
 
-def claim_slack_event(session: Session, event_id: str, now: datetime) -> bool:
-    return event_id in claim_slack_events(session, [event_id], now)
-
-
 def forget_slack_events_before(session: Session, cutoff: datetime) -> int:
     return session.execute(delete(ProcessedSlackEvent).where(ProcessedSlackEvent.received_at < cutoff)).rowcount
 

@@ -4,11 +4,16 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from storage.db import make_session_factory, transaction
-from storage.slack_events import claim_slack_event, forget_slack_events_before
+from storage.slack_events import EventClaimer, claim_slack_events, forget_slack_events_before
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def claim_slack_event(session: Session, event_id: str, now: datetime) -> bool:
+    return claim_slack_events(session, [event_id], now) == {event_id}
 
 
 def test_it_claims_an_event_id_only_the_first_time(engine: Engine) -> None:
@@ -23,13 +28,17 @@ def test_it_claims_an_event_id_only_the_first_time(engine: Engine) -> None:
 def test_concurrent_deliveries_of_one_event_give_exactly_one_claim(engine: Engine) -> None:
     factory = make_session_factory(engine)
 
-    def claim(_: int) -> bool:
-        with transaction(factory) as session:
-            return claim_slack_event(session, "EvRACE", NOW)
-
+    claimer = EventClaimer(factory, lambda: NOW)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(claim, range(16)))
+        results = list(pool.map(lambda _: claimer.claim("EvRACE"), range(16)))
+        fresh = list(pool.map(lambda n: claimer.claim(f"Ev{n}"), range(16)))
     assert results.count(True) == 1
+    assert fresh == [True] * 16
+
+
+def test_a_batch_with_one_id_twice_claims_it_once(engine: Engine) -> None:
+    with transaction(make_session_factory(engine)) as session:
+        assert claim_slack_events(session, ["EvA", "EvB", "EvA"], NOW) == {"EvA", "EvB"}
 
 
 def test_it_forgets_event_ids_older_than_the_cutoff(engine: Engine) -> None:
