@@ -13,12 +13,16 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.http_app import create_http_app
+from bot.notifier import SlackNotifier
 from bot.settings import Settings
 from bot.slack_app import build_bolt_app
 from bot.slack_client import iter_user_pages, make_web_client
 from jobs.directory import sync_directory
 from jobs.leader import SchedulerLeader
 from jobs.periods import Daily
+from jobs.pulse_dispatch import PulseDispatcher
+from jobs.pulse_tick import PulseTick
+from jobs.question_bank import QuestionBank, load_default_bank
 from jobs.scheduler import RecurringJob, build_scheduler
 from storage.db import SessionFactory, make_engine, make_session_factory, transaction
 from storage.slack_events import SLACK_EVENT_RETENTION, forget_slack_events_before
@@ -42,15 +46,22 @@ def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
     client = make_web_client(settings)
-    bolt_app = build_bolt_app(settings, client, factory, clock=utc_now)
+    bank = load_default_bank()
+    bolt_app = build_bolt_app(settings, client, factory, clock=utc_now, bank=bank)
     http_app = create_http_app(
         signing_secret=settings.slack_signing_secret, bolt_app=bolt_app, factory=factory, engine=engine, clock=time.time
     )
     leader = None
     if settings.scheduler != "off":
         jobs = recurring_jobs(client, factory)
-        leader = SchedulerLeader(engine, lambda: build_scheduler(jobs, factory, utc_now))
+        tick = [pulse_tick(settings, factory, bank)]
+        leader = SchedulerLeader(engine, lambda: build_scheduler(jobs, factory, utc_now, every_tick=tick))
     return Runtime(engine, factory, client, bolt_app, http_app, leader)
+
+
+def pulse_tick(settings: Settings, factory: SessionFactory, bank: QuestionBank) -> PulseTick:
+    notifier = SlackNotifier(make_web_client(settings, retry_rate_limits=False))
+    return PulseTick(factory, notifier, PulseDispatcher(factory, notifier, bank.agreement_labels, utc_now), bank)
 
 
 def recurring_jobs(client: WebClient, factory: SessionFactory) -> list[RecurringJob]:

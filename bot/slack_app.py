@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 
 from bot.listeners import register_listeners
 from bot.settings import Settings
+from jobs.question_bank import QuestionBank
 from storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,9 @@ class _IgnoreEnvironmentTokenWarning(logging.Filter):
 logging.getLogger("slack_bolt.App").addFilter(_IgnoreEnvironmentTokenWarning())
 
 
-def build_bolt_app(settings: Settings, client: WebClient, factory: SessionFactory, clock: Clock) -> App:
+def build_bolt_app(
+    settings: Settings, client: WebClient, factory: SessionFactory, clock: Clock, bank: QuestionBank
+) -> App:
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret,
@@ -48,7 +51,7 @@ def build_bolt_app(settings: Settings, client: WebClient, factory: SessionFactor
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
     )
     app.error(_log_listener_error)
-    register_listeners(app, factory, clock)
+    register_listeners(app, factory, clock, bank)
     return app
 
 

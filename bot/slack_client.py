@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.settings import Settings
@@ -15,15 +16,16 @@ RATE_LIMIT_RETRIES = 10
 USERS_LIST_PAGE_SIZE = 200
 
 
-def make_web_client(settings: Settings, *, timeout: int = 30) -> WebClient:
+def make_web_client(settings: Settings, *, timeout: int = 30, retry_rate_limits: bool = True) -> WebClient:
+    """`retry_rate_limits=False` for the pulse fan-out, which paces all its threads together on a 429."""
+    handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=2)]
+    if retry_rate_limits:
+        handlers.append(RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
     return WebClient(
         token=settings.slack_bot_token or None,
         base_url=settings.slack_api_url,
         timeout=timeout,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-        ],
+        retry_handlers=handlers,
     )
 
 

@@ -56,12 +56,31 @@ def run_due_jobs(jobs: Sequence[RecurringJob], factory: SessionFactory, now: dat
     return ran
 
 
+def run_tick(
+    jobs: Sequence[RecurringJob],
+    every_tick: Sequence[Callable[[datetime], object]],
+    factory: SessionFactory,
+    now: datetime,
+) -> None:
+    """One tick: the recurring jobs that are due, then the tasks that look at the database every tick
+    (their own claims in the database keep them from doing anything twice)."""
+    run_due_jobs(jobs, factory, now)
+    for task in every_tick:
+        try:
+            task(now)
+        except Exception:
+            log.exception("tick task %s failed", getattr(task, "__name__", task))
+
+
 def build_scheduler(
-    jobs: Sequence[RecurringJob], factory: SessionFactory, clock: Callable[[], datetime]
+    jobs: Sequence[RecurringJob],
+    factory: SessionFactory,
+    clock: Callable[[], datetime],
+    every_tick: Sequence[Callable[[datetime], object]] = (),
 ) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=UTC)
     scheduler.add_job(
-        lambda: run_due_jobs(jobs, factory, clock()),
+        lambda: run_tick(jobs, every_tick, factory, clock()),
         IntervalTrigger(seconds=TICK_SECONDS, timezone=UTC),
         id="tick",
         next_run_time=datetime.now(UTC),  # tick at once: catch up anything missed while stopped

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Member
@@ -44,3 +44,9 @@ def count_members(session: Session, *, active_only: bool = False) -> int:
     if active_only:
         query = query.where(Member.active.is_(True))
     return session.scalar(query) or 0
+
+
+def set_opted_out(session: Session, slack_user_id: str, opted_out: bool) -> bool:
+    """Record the member's choice; False when the directory does not know them."""
+    result = session.execute(update(Member).where(Member.slack_user_id == slack_user_id).values(opted_out=opted_out))
+    return bool(result.rowcount)

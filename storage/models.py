@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -64,11 +65,24 @@ class Member(Base):
 
 
 class Team(Base):
+    """A team and its pulse settings. Times of day are in each member's own time zone."""
+
     __tablename__ = "teams"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
     created_at: Mapped[datetime]
+    # Weekly by default, on Tuesday between 10:00 and 12:00 local time (ISO weekday: Monday = 1).
+    pulse_weekday: Mapped[int] = mapped_column(SmallInteger, default=2, server_default="2")
+    window_start_minute: Mapped[int] = mapped_column(SmallInteger, default=600, server_default="600")
+    window_end_minute: Mapped[int] = mapped_column(SmallInteger, default=720, server_default="720")
+    every_weeks: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
+    working_days: Mapped[str] = mapped_column(String(7), default="12345", server_default="12345")
+    questions_per_pulse: Mapped[int] = mapped_column(SmallInteger, default=3, server_default="3")
+    anonymity_threshold: Mapped[int] = mapped_column(SmallInteger, default=5, server_default="5")
+    reminder_after_days: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
+    close_after_days: Mapped[int] = mapped_column(SmallInteger, default=5, server_default="5")
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     members: Mapped[list[Member]] = relationship(secondary="team_members", back_populates="teams")
 
@@ -126,7 +140,11 @@ class PulseRound(Base):
     """One pulse of one team. `anonymity_threshold` is k as it was when the round opened."""
 
     __tablename__ = "pulse_rounds"
-    __table_args__ = (UniqueConstraint("team_id", "number"),)
+    # One round per team and day: two processes opening the same round collide here.
+    __table_args__ = (
+        UniqueConstraint("team_id", "number"),
+        UniqueConstraint("team_id", "opened_on", name="uq_pulse_rounds_team_id_opened_on"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
@@ -161,11 +179,15 @@ class Delivery(Base):
     round_id: Mapped[int] = mapped_column(ForeignKey("pulse_rounds.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     group_no: Mapped[int] = mapped_column(SmallInteger)
-    status: Mapped[str] = mapped_column(String(32), default="claimed")
+    # pending -> sending -> sent -> closed, or failed (retried), undeliverable, opted_out, expired
+    status: Mapped[str] = mapped_column(String(32), default="pending")
     channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
-    claimed_at: Mapped[datetime]
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    remind_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     answered: Mapped[bool] = mapped_column(Boolean, default=False)
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -181,20 +203,23 @@ class Answer(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("pulse_rounds.id", ondelete="CASCADE"), index=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"))
-    value: Mapped[int] = mapped_column(SmallInteger)
+    value: Mapped[int | None] = mapped_column(SmallInteger)  # None: skipped (dropped when the round closes)
     # Set while the round is open (so the member can change the answer); erased when it closes.
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="SET NULL"))
 
 
 class Comment(Base):
-    """An optional comment: round and driver only, with its sentiment. Same rules as Answer."""
+    """An optional comment: round and driver only, with its sentiment. Same rules as Answer.
+
+    One per delivery while the round is open (sending it again replaces it).
+    """
 
     __tablename__ = "comments"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = (UniqueConstraint("delivery_id"), {"sqlite_with_rowid": False})
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("pulse_rounds.id", ondelete="CASCADE"), index=True)
     driver: Mapped[str | None] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(Text)
     polarity: Mapped[float] = mapped_column(Float)
-    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="SET NULL"), index=True)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="SET NULL"))

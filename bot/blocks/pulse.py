@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from storage.records import COMMENT_MAX_CHARS, AskedQuestion, PulseView
 
 ANSWER_ACTION = "pulse_answer"
 SKIP_ACTION = "pulse_skip"
 COMMENT_ACTION = "pulse_comment_open"
 COMMENT_CALLBACK = "pulse_comment"
-COMMENT_MAX_CHARS = 1000
-
-
-@dataclass(frozen=True)
-class AskedQuestion:
-    question_id: int
-    text: str
-    scale: str  # "agreement" (1-5) or "enps" (0-10)
 
 
 def privacy_line(threshold: int) -> str:
@@ -61,16 +54,51 @@ def pulse_message(
     return {"text": f"Your weekly pulse: {answered} of {len(questions)} answered", "blocks": blocks}
 
 
-def closed_message(questions_answered: int, threshold: int) -> dict[str, Any]:
+def pulse_view_message(view: PulseView) -> dict[str, Any]:
+    return pulse_message(view.round_id, view.questions, view.answers, view.threshold, view.agreement_labels)
+
+
+def closed_message(took_part: bool, threshold: int) -> dict[str, Any]:
     text = (
-        f"This pulse has closed. You answered {questions_answered} question(s), thank you."
-        if questions_answered
+        "This pulse has closed. Thank you for taking part: your answers now count, without your name, "
+        "in your team's results."
+        if took_part
         else "This pulse has closed. No answer this time, and that is fine."
     )
     return {"text": text, "blocks": [_section(text), _context(privacy_line(threshold))]}
 
 
-def comment_modal(round_id: int, threshold: int) -> dict[str, Any]:
+COMMENT_ABOUT_OTHER = "other"
+
+
+def comment_modal(round_id: int, threshold: int, drivers: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+    """The comment form. `drivers` are (key, name) pairs the member was asked about, offered as a topic."""
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "input",
+            "block_id": "comment",
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Anything you want your team's leads to hear?"},
+            "element": {
+                "type": "plain_text_input",
+                "action_id": "text",
+                "multiline": True,
+                "max_length": COMMENT_MAX_CHARS,
+            },
+        }
+    ]
+    if drivers:
+        options = [_option(name, key) for key, name in drivers] + [_option("Something else", COMMENT_ABOUT_OTHER)]
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": "about",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "What is it about?"},
+                "element": {"type": "static_select", "action_id": "driver", "options": options},
+            }
+        )
+    blocks.append(_context(privacy_line(threshold)))
     return {
         "type": "modal",
         "callback_id": COMMENT_CALLBACK,
@@ -78,22 +106,12 @@ def comment_modal(round_id: int, threshold: int) -> dict[str, Any]:
         "title": {"type": "plain_text", "text": "Anonymous comment"},
         "submit": {"type": "plain_text", "text": "Send"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": "comment",
-                "optional": True,
-                "label": {"type": "plain_text", "text": "Anything you want your team's leads to hear?"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "text",
-                    "multiline": True,
-                    "max_length": COMMENT_MAX_CHARS,
-                },
-            },
-            _context(privacy_line(threshold)),
-        ],
+        "blocks": blocks,
     }
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": text[:75]}, "value": value}
 
 
 def _choices(round_id: int, question: AskedQuestion, answers: Mapping[int, int | None]) -> dict[str, Any]:

@@ -7,12 +7,16 @@ from datetime import datetime
 
 from slack_bolt import App
 
-from bot.listeners import directory
+from bot.listeners import commands, directory, pulse
 from bot.listeners.events import EventTable
+from jobs.question_bank import QuestionBank
 from storage.db import SessionFactory
 
 
-def register_listeners(app: App, factory: SessionFactory, clock: Callable[[], datetime]) -> None:
+def register_listeners(app: App, factory: SessionFactory, clock: Callable[[], datetime], bank: QuestionBank) -> None:
     events = EventTable()
     directory.register(events, factory, clock)
     events.attach(app)
+    commands.register(app, factory, clock)
+    # Last: its catch-all answers buttons that no other surface claims.
+    pulse.register(app, factory, clock, bank.agreement_labels, bank.driver_names)

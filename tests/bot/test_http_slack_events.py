@@ -17,6 +17,7 @@ from bot.http_app import create_http_app
 from bot.settings import Secret, Settings
 from bot.slack_app import build_bolt_app
 from bot.slack_client import make_web_client
+from jobs.question_bank import load_default_bank
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.models import Member, ProcessedSlackEvent
@@ -59,7 +60,9 @@ def harness(database_url: str, standin: SlackStandin) -> Iterator[Harness]:
         slack_bot_token=Secret(BOT_TOKEN), slack_signing_secret=Secret(SIGNING_SECRET), slack_api_url=standin.base_url
     )
     factory = make_session_factory(engine)
-    bolt_app = build_bolt_app(settings, make_web_client(settings), factory, clock=lambda: datetime.now(UTC))
+    bolt_app = build_bolt_app(
+        settings, make_web_client(settings), factory, clock=lambda: datetime.now(UTC), bank=load_default_bank()
+    )
     dispatched: list[dict[str, Any]] = []
 
     def record_dispatch(body: dict[str, Any], next: Callable[[], Any]) -> Any:
@@ -178,7 +181,9 @@ def test_readiness_fails_when_the_database_is_unreachable(tmp_path: Any, standin
     engine = make_engine(f"sqlite:///{tmp_path}/missing-dir/tandem.db")
     settings = Settings(slack_bot_token=Secret(BOT_TOKEN), slack_api_url=standin.base_url)
     factory = make_session_factory(engine)
-    bolt_app = build_bolt_app(settings, make_web_client(settings), factory, clock=lambda: datetime.now(UTC))
+    bolt_app = build_bolt_app(
+        settings, make_web_client(settings), factory, clock=lambda: datetime.now(UTC), bank=load_default_bank()
+    )
     http = create_http_app(signing_secret=SIGNING_SECRET, bolt_app=bolt_app, factory=factory, engine=engine)
     with LiveServer(http) as server:
         reply = server.request("GET", "/readyz")

@@ -9,16 +9,17 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.blocks.pulse import AskedQuestion, closed_message, comment_modal, privacy_line, pulse_message
+from bot.blocks.pulse import closed_message, comment_modal, privacy_line, pulse_message
 from jobs.question_bank import load_default_bank
+from storage.records import AskedQuestion
 
 BANK = load_default_bank()
 LONGEST = max((*BANK.questions, BANK.enps), key=lambda q: len(q.text))
 
 
 def five_questions_and_enps() -> list[AskedQuestion]:
-    asked = [AskedQuestion(i, LONGEST.text, "agreement") for i in range(1, 6)]
-    return [*asked, AskedQuestion(99, BANK.enps.text, "enps")]
+    asked = [AskedQuestion(i, "workload", LONGEST.text, "agreement") for i in range(1, 6)]
+    return [*asked, AskedQuestion(99, "enps", BANK.enps.text, "enps")]
 
 
 def check_limits(blocks: list[dict[str, Any]], most_blocks: int) -> None:
@@ -60,7 +61,7 @@ def test_the_chosen_answer_and_a_skip_are_shown_in_place() -> None:
 
 
 def test_every_message_carries_the_privacy_line_with_the_real_threshold() -> None:
-    for message in (pulse_message(7, five_questions_and_enps(), {}, 7, BANK.agreement_labels), closed_message(2, 7)):
+    for message in (pulse_message(7, five_questions_and_enps(), {}, 7, BANK.agreement_labels), closed_message(True, 7)):
         context = message["blocks"][-1]["elements"][0]["text"]
         assert context == privacy_line(7)
         assert "at least 7 answers" in context

@@ -38,7 +38,9 @@ def open_round(session: Session, people: int) -> tuple[int, list[int], dict[str,
     session.flush()
     deliveries = []
     for member in session.scalars(select(Member).order_by(Member.id)):
-        delivery = Delivery(round_id=pulse.id, member_id=member.id, group_no=0, claimed_at=NOW, status="sent")
+        delivery = Delivery(
+            round_id=pulse.id, member_id=member.id, group_no=0, due_at=NOW, claimed_at=NOW, status="sent"
+        )
         session.add(delivery)
         session.flush()
         deliveries.append(delivery.id)

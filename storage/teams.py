@@ -1,0 +1,48 @@
+"""Teams and who in them is pulsed. Functions take a Session; the caller owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Member, Team, TeamMember
+from storage.upsert import insert_for
+
+
+def create_team(session: Session, name: str, now: datetime, **settings: Any) -> Team:
+    team = Team(name=name, created_at=now, **settings)
+    session.add(team)
+    session.flush()
+    return team
+
+
+def add_team_members(session: Session, team_id: int, member_ids: Iterable[int]) -> None:
+    rows = [{"team_id": team_id, "member_id": member_id} for member_id in member_ids]
+    if rows:
+        session.execute(insert_for(session, TeamMember.__table__).values(rows).on_conflict_do_nothing())
+
+
+def team_named(session: Session, name: str) -> Team | None:
+    return session.scalars(select(Team).where(Team.name == name)).first()
+
+
+def pulsed_teams(session: Session, team_ids: Iterable[int] | None = None) -> list[Team]:
+    """Teams whose pulse is not paused (all of `team_ids`, paused or not, when given)."""
+    query = select(Team).order_by(Team.id)
+    query = query.where(Team.id.in_(list(team_ids))) if team_ids is not None else query.where(Team.paused.is_(False))
+    return list(session.scalars(query))
+
+
+def pulsed_members(session: Session, team_id: int) -> list[tuple[int, str]]:
+    """(member id, time zone) of every member of the team who is active and has not opted out."""
+    rows = session.execute(
+        select(Member.id, Member.tz)
+        .join(TeamMember, TeamMember.member_id == Member.id)
+        .where(TeamMember.team_id == team_id, Member.active.is_(True), Member.opted_out.is_(False))
+        .order_by(Member.id)
+    )
+    return [(member_id, tz) for member_id, tz in rows]
