@@ -79,6 +79,20 @@ def _parser() -> argparse.ArgumentParser:
         "bots and Slackbot are skipped, deleted users are kept as inactive. Safe to run repeatedly.",
     )
     sync.set_defaults(run=_users_sync)
+
+    pulse = commands.add_parser("pulse", help="pulse rounds", description="Pulse rounds.")
+    pulse_commands = pulse.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    send = pulse_commands.add_parser(
+        "send",
+        help="open due pulse rounds and send their DMs now",
+        description="Do what the scheduler does each minute for pulses, once: open the rounds that are due "
+        "and send every DM whose local time has come. With --now, open a round for each team that has none "
+        "open (whatever the schedule) and send every unsent DM at once, inside the window or not. Safe to "
+        "repeat: each DM is claimed in the database and sent once.",
+    )
+    send.add_argument("--team", metavar="T", help="only this team (by name)")
+    send.add_argument("--now", action="store_true", help="do not wait for the schedule or members' local time")
+    send.set_defaults(run=_pulse_send)
     return parser
 
 
@@ -121,6 +135,47 @@ def _users_sync(settings: Settings, _args: argparse.Namespace) -> None:
     if sys.stderr.isatty():
         print(file=sys.stderr)
     print(report.summary())
+
+
+def _pulse_send(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.notifier import SlackNotifier
+    from bot.slack_client import make_web_client
+    from jobs.pulse_dispatch import PulseDispatcher
+    from jobs.pulse_rounds import open_due_rounds
+    from jobs.question_bank import load_default_bank
+    from storage.db import make_engine, make_session_factory, transaction
+    from storage.teams import pulsed_teams, team_named
+
+    settings.require_bot_token()
+    _migrate(settings)
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    bank = load_default_bank()
+    notifier = SlackNotifier(make_web_client(settings, retry_rate_limits=False))
+    try:
+        with transaction(factory) as session:
+            if args.team is not None:
+                team = team_named(session, args.team)
+                if team is None:
+                    raise SettingsError(f"there is no team named {args.team!r}: /pulse teams in Slack lists them")
+                team_ids: list[int] | None = [team.id]
+            else:
+                team_ids = None if not args.now else [team.id for team in pulsed_teams(session)]
+        now = datetime.now(UTC)
+        for opened in open_due_rounds(factory, bank, now, team_ids, right_now=args.now):
+            print(
+                f"team {opened.team}: round {opened.number} opened for {opened.members} members "
+                f"in {opened.groups} question group(s)"
+            )
+        dispatcher = PulseDispatcher(factory, notifier, bank.agreement_labels, lambda: datetime.now(UTC))
+        report = dispatcher.send_due(team_ids, right_now=args.now)
+    except SQLAlchemyError as error:
+        raise CommandFailed(f"database error: {_first_line(error)}") from None
+    finally:
+        engine.dispose()
+    print(f"pulse DMs: {report.summary()}")
+    if report.errors:
+        print("failures: " + ", ".join(f"{count} {error}" for error, count in sorted(report.errors.items())))
 
 
 def _migrate(settings: Settings) -> tuple[str | None, str]:

@@ -52,6 +52,12 @@ class SlackStandin:
         self._scripted: dict[str, deque[_Scripted]] = {}
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
+        self.history: dict[str, list[dict[str, Any]]] = {}  # channel -> messages posted there
+        self.posts_per_user: dict[str, int] = {}
+        self.post_limit: int | None = None  # chat.postMessage answers 429 above this many per second
+        self._recent_posts: deque[float] = deque()
+        self.rate_limited_posts = 0
+        self.record_calls = True  # off for long benchmarks: counts are kept, bodies are not
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -112,10 +118,14 @@ class SlackStandin:
     # -- answering -----------------------------------------------------------------------------
     def answer(self, method: str, body: dict[str, Any], headers: dict[str, str]) -> _Scripted:
         with self._lock:
-            self.calls.append(RecordedCall(method, body, headers))
+            if self.record_calls:
+                self.calls.append(RecordedCall(method, body, headers))
             queue = self._scripted.get(method)
             if queue:
                 return queue.popleft()
+            if method == "chat.postMessage" and self.post_limit is not None and self._over_post_limit():
+                self.rate_limited_posts += 1
+                return _Scripted(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
         if headers.get("authorization") != f"Bearer {self.token}":
             return _Scripted(
                 200, {"ok": False, "error": "not_authed" if "authorization" not in headers else "invalid_auth"}, {}
@@ -124,6 +134,24 @@ class SlackStandin:
         if handler is None:
             return _Scripted(200, {"ok": False, "error": "unknown_method"}, {})
         return _Scripted(200, {"ok": True, **handler(self, body)}, {})
+
+    def _over_post_limit(self) -> bool:
+        """A sliding one-second window, like Slack's per-method limits (caller holds the lock)."""
+        now = time.monotonic()
+        while self._recent_posts and self._recent_posts[0] <= now - 1.0:
+            self._recent_posts.popleft()
+        if len(self._recent_posts) >= (self.post_limit or 0):
+            return True
+        self._recent_posts.append(now)
+        return False
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "posts_per_user": dict(self.posts_per_user),
+                "rate_limited_posts": self.rate_limited_posts,
+                "updates": sum(1 for c in self.calls if c.method == "chat.update"),
+            }
 
     def next_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts):06d}"
@@ -139,9 +167,15 @@ def _make_handler(standin: SlackStandin) -> type[BaseHTTPRequestHandler]:
                 standin.uploads[self.path.removeprefix("/upload/")] = raw
                 self._send(200, b"OK - %d" % len(raw), "text/plain")
                 return
+            if self.path == "/_standin/stats":
+                self._send(200, json.dumps(standin.stats()).encode(), "application/json")
+                return
             method = self.path.removeprefix("/api/").split("?", 1)[0]
             headers = {k.lower(): v for k, v in self.headers.items()}
-            answer = standin.answer(method, _decode(raw, headers.get("content-type", "")), headers)
+            body = _decode(raw, headers.get("content-type", ""))
+            if "?" in self.path:  # GET methods (conversations.history) carry their arguments in the query
+                body.update({k: v[0] for k, v in parse_qs(self.path.split("?", 1)[1]).items()})
+            answer = standin.answer(method, body, headers)
             payload = json.dumps(answer.body).encode()
             self._send(answer.status, payload, "application/json; charset=utf-8", answer.headers)
 
@@ -200,14 +234,23 @@ def _users_info(s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
     raise _Error("user_not_found")
 
 
+def dm_channel(user_id: str) -> str:
+    """The id of the app's DM with a user, stable like Slack's."""
+    return "D" + user_id.removeprefix("U").removeprefix("W")[:10]
+
+
 def _conversations_open(_s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
-    users = str(b.get("users") or "")
-    return {"channel": {"id": "D" + users.removeprefix("U").removeprefix("W")[:10]}}
+    return {"channel": {"id": dm_channel(str(b.get("users") or ""))}}
 
 
 def _post_message(s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
     ts = s.next_ts()
-    message = {
+    channel = str(b.get("channel") or "")
+    if channel[:1] in ("U", "W"):  # posting to a user id lands in the app's DM with them
+        with s._lock:
+            s.posts_per_user[channel] = s.posts_per_user.get(channel, 0) + 1
+        channel = dm_channel(channel)
+    message: dict[str, Any] = {
         "type": "message",
         "subtype": "bot_message",
         "text": b.get("text", ""),
@@ -215,7 +258,23 @@ def _post_message(s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
         "bot_id": BOT_ID,
         "blocks": b.get("blocks", []),
     }
-    return {"channel": b.get("channel"), "ts": ts, "message": message}
+    if b.get("thread_ts"):
+        message["thread_ts"] = b["thread_ts"]
+    metadata = b.get("metadata")
+    if metadata:
+        message["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+    with s._lock:
+        s.history.setdefault(channel, []).append(message)
+    return {"channel": channel, "ts": ts, "message": message}
+
+
+def _history(s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
+    oldest = float(b.get("oldest") or 0)
+    with s._lock:
+        messages = [m for m in s.history.get(str(b.get("channel")), []) if float(m["ts"]) > oldest]
+    if str(b.get("include_all_metadata", "")).lower() not in ("1", "true"):
+        messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
+    return {"messages": list(reversed(messages)), "has_more": False}
 
 
 def _update(_s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
@@ -268,6 +327,7 @@ METHODS: dict[str, Handler] = {
         "users.list": _users_list,
         "users.info": _users_info,
         "conversations.open": _conversations_open,
+        "conversations.history": _history,
         "chat.postMessage": _post_message,
         "chat.update": _update,
         "chat.postEphemeral": _ephemeral,
@@ -327,3 +387,25 @@ def slackbot() -> dict[str, Any]:
         "is_app_user": False,
         "profile": {"real_name": "Slackbot"},
     }
+
+
+def main() -> None:
+    """Run the stand-in as its own process (benchmarks): prints its base URL, serves until killed."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description="Slack Web API stand-in")
+    parser.add_argument("--post-limit", type=int, default=0, help="429 chat.postMessage above this many per second")
+    options = parser.parse_args()
+    standin = SlackStandin()
+    standin.record_calls = False
+    standin.post_limit = options.post_limit or None
+    standin._server.request_queue_size = 128
+    standin.start()
+    print(standin.base_url, flush=True)
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    standin.stop()
+
+
+if __name__ == "__main__":
+    main()
