@@ -94,13 +94,14 @@ class PulseDispatcher:
         with transaction(self._factory) as session:
             schedules = {team.id: team_schedule(team) for team in pulsed_teams(session, team_ids)}
         views: dict[tuple[int, int], PulseView] = {}
+        started = self._clock()
         self._recover(schedules, views, report)
         with ThreadPoolExecutor(self._concurrency, thread_name_prefix="pulse-send") as pool:
             while True:
                 now = self._clock()
                 with transaction(self._factory) as session:
                     cutoff = None if right_now else now
-                    due = due_deliveries(session, cutoff, self._chunk, list(schedules), round_ids)
+                    due = due_deliveries(session, cutoff, self._chunk, list(schedules), round_ids, started)
                     if not due:
                         break
                     sendable = self._sort_out(session, due, schedules, now, right_now, report)

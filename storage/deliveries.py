@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, select, update
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Delivery, Member, PulseRound
@@ -70,7 +70,10 @@ def due_deliveries(
     limit: int,
     team_ids: Sequence[int] | None = None,
     round_ids: Sequence[int] | None = None,
+    tried_since: datetime | None = None,
 ) -> list[DueDelivery]:
+    """Unsent deliveries of open rounds due by `now`, leaving out those claimed at or after `tried_since`
+    (a failure is tried again by a later run, not straight away by the same one)."""
     query = (
         _delivery_query()
         .where(
@@ -81,6 +84,8 @@ def due_deliveries(
         .order_by(Delivery.due_at, Delivery.id)
         .limit(limit)
     )
+    if tried_since is not None:
+        query = query.where(or_(Delivery.claimed_at.is_(None), Delivery.claimed_at < tried_since))
     if now is not None:  # None: every unsent pulse of the open rounds, whatever its due time
         query = query.where(Delivery.due_at <= now)
     if team_ids is not None:
