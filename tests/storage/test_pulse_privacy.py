@@ -123,3 +123,31 @@ def test_changing_an_answer_while_the_round_is_open_keeps_one_row(engine: Engine
             record_answer(session, round_id, deliveries[0], questions["alignment.why"], value)
     with factory() as session:
         assert [a.value for a in session.scalars(select(Answer))] == [4]
+
+
+def test_skips_are_not_answers_and_are_dropped_when_the_round_closes(engine: Engine) -> None:
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        round_id, deliveries, questions = open_round(session, 6)
+        for delivery in deliveries[:5]:
+            record_answer(session, round_id, delivery, questions["growth.learning"], 3)
+        record_answer(session, round_id, deliveries[5], questions["growth.learning"], None)
+    with transaction(factory) as session:
+        report = close_round(session, round_id, NOW)
+    assert (report.answers_kept, report.answers_dropped) == (5, 0)
+    with factory() as session:
+        assert None not in set(session.scalars(select(Answer.value)))
+
+
+def test_a_round_is_closed_once_even_when_two_processes_try(engine: Engine) -> None:
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        round_id, deliveries, questions = open_round(session, 5)
+        for delivery in deliveries:
+            record_answer(session, round_id, delivery, questions["growth.learning"], 3)
+    with transaction(factory) as session:
+        assert close_round(session, round_id, NOW) is not None
+    with transaction(factory) as session:
+        assert close_round(session, round_id, NOW + timedelta(minutes=1)) is None
+    with factory() as session:
+        assert len(session.scalars(select(Answer)).all()) == 5
