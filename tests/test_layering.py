@@ -11,12 +11,16 @@ ROOT = Path(__file__).resolve().parents[1]
 # Pure modules: plain functions over plain values, importable without Slack or a database.
 PURE_MODULES = [
     "jobs/members.py",
+    "jobs/pacing.py",
+    "jobs/pulse_schedule.py",
+    "jobs/round_plan.py",
     "jobs/periods.py",
     "jobs/question_bank.py",
     "jobs/rotation.py",
     "jobs/sentiment.py",
     "storage/records.py",
     "bot/slack_requests.py",
+    "bot/commands.py",
 ]
 FORBIDDEN_IN_PURE = (
     "slack_bolt",
