@@ -20,8 +20,11 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
-# Slow work (database writes, Web API calls) runs here after the ack has gone back to Slack.
+# bolt runs each listener here and answers Slack once the listener calls ack().
 LISTENER_THREADS = 8
+# Slow work that listeners hand on after their ack (recording a click, updating the DM), so the
+# listener pool stays free to ack the next request at once even in a burst of clicks.
+BACKGROUND_THREADS = 8
 
 
 class _IgnoreEnvironmentTokenWarning(logging.Filter):
@@ -51,7 +54,8 @@ def build_bolt_app(
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
     )
     app.error(_log_listener_error)
-    register_listeners(app, factory, clock, bank)
+    background = ThreadPoolExecutor(max_workers=BACKGROUND_THREADS, thread_name_prefix="after-ack")
+    register_listeners(app, factory, clock, bank, background)
     return app
 
 

@@ -24,6 +24,7 @@ NOT_YOURS = "That button does not belong to a pulse sent to you, so nothing was 
 @dataclass(frozen=True)
 class Recorded:
     view: PulseView
+    delivery_id: int
     channel_id: str | None
     message_ts: str | None
 
@@ -75,7 +76,13 @@ def answer(
         refresh_participation(session, delivery.delivery_id)
         answers = delivery_answers(session, delivery.delivery_id)
     view = PulseView(round_id, questions, answers, delivery.threshold, labels)
-    return Recorded(view, delivery.channel_id, delivery.message_ts)
+    return Recorded(view, delivery.delivery_id, delivery.channel_id, delivery.message_ts)
+
+
+def latest_answers(factory: SessionFactory, delivery_id: int) -> dict[int, int | None]:
+    """What the member's answers are now (another click may have committed after this one)."""
+    with factory() as session:
+        return delivery_answers(session, delivery_id)
 
 
 @dataclass(frozen=True)

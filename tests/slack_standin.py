@@ -28,6 +28,12 @@ BOT_ID = "B0TANDEMBOT"
 Handler = Callable[["SlackStandin", dict[str, Any]], dict[str, Any]]
 
 
+class _Server(ThreadingHTTPServer):
+    # A deep accept queue: with the default of 5, bursts of connections overflow and the kernel makes
+    # the client retry after a second, which would look like a slow Slack.
+    request_queue_size = 128
+
+
 @dataclass
 class RecordedCall:
     method: str
@@ -58,7 +64,7 @@ class SlackStandin:
         self._recent_posts: deque[float] = deque()
         self.rate_limited_posts = 0
         self.record_calls = True  # off for long benchmarks: counts are kept, bodies are not
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._server = _Server(("127.0.0.1", 0), _make_handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="slack-standin", daemon=True
@@ -400,7 +406,6 @@ def main() -> None:
     standin = SlackStandin()
     standin.record_calls = False
     standin.post_limit = options.post_limit or None
-    standin._server.request_queue_size = 128
     standin.start()
     print(standin.base_url, flush=True)
     signal.sigwait({signal.SIGTERM, signal.SIGINT})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from datetime import datetime
 
 from slack_bolt import App
@@ -13,10 +14,12 @@ from jobs.question_bank import QuestionBank
 from storage.db import SessionFactory
 
 
-def register_listeners(app: App, factory: SessionFactory, clock: Callable[[], datetime], bank: QuestionBank) -> None:
+def register_listeners(
+    app: App, factory: SessionFactory, clock: Callable[[], datetime], bank: QuestionBank, background: Executor
+) -> None:
     events = EventTable()
     directory.register(events, factory, clock)
     events.attach(app)
     commands.register(app, factory, clock)
     # Last: its catch-all answers buttons that no other surface claims.
-    pulse.register(app, factory, clock, bank.agreement_labels, bank.driver_names)
+    pulse.register(app, factory, clock, bank.agreement_labels, bank.driver_names, background)

@@ -6,6 +6,8 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -30,15 +32,25 @@ log = logging.getLogger(__name__)
 UNKNOWN_BUTTON = "That button is not one Tandem knows (it may be from an old message), so nothing was recorded."
 
 
+# Updates of one DM from concurrent clicks can reach Slack out of order; each click re-checks at most
+# this many times that the DM shows what is stored.
+MAX_REFRESHES = 3
+
+
 def register(
     app: App,
     factory: SessionFactory,
     clock: Callable[[], datetime],
     labels: tuple[str, ...],
     driver_names: Mapping[str, str],
+    background: Executor,
 ) -> None:
     def on_answer(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        # bolt acks from its listener pool: hand the work on so that pool is free for the next ack.
         ack()
+        background.submit(_logged, record_answer, body, action, client)
+
+    def record_answer(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         user = body["user"]["id"]
         if action["action_id"] == SKIP_ACTION:
             value: int | None = None
@@ -55,8 +67,15 @@ def register(
         container = body.get("container") or {}
         channel = result.channel_id or container.get("channel_id")
         ts = result.message_ts or container.get("message_ts")
-        if channel and ts:
-            SlackNotifier(client).show_pulse(channel, ts, result.view)
+        if not (channel and ts):
+            return
+        notifier, view = SlackNotifier(client), result.view
+        for _ in range(MAX_REFRESHES):
+            notifier.show_pulse(channel, ts, view)
+            latest = pulse_answers.latest_answers(factory, result.delivery_id)
+            if latest == view.answers:
+                return
+            view = replace(view, answers=latest)
 
     def on_comment_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
@@ -93,6 +112,13 @@ def register(
     app.view(COMMENT_CALLBACK)(on_comment)
     # Registered last, so it only sees buttons no other listener claimed (bolt runs the first match).
     app.action(re.compile(".*"))(on_unknown_button)
+
+
+def _logged(work: Callable[..., None], *args: Any) -> None:
+    try:
+        work(*args)
+    except Exception:
+        log.exception("pulse click failed after its acknowledgement")
 
 
 def _tell(client: WebClient, body: dict[str, Any], text: str) -> None:

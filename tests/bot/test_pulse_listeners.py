@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -87,7 +88,22 @@ def test_a_click_is_acknowledged_recorded_and_the_dm_shows_the_choice(pulse: Pul
     assert pulse.count(Delivery.answered.is_(True), model=Delivery) == 1
 
 
-def test_changing_an_answer_and_concurrent_double_clicks_leave_one_answer_per_question(pulse: Pulse) -> None:
+def settled_updates(standin: SlackStandin, quiet: float = 0.5) -> list[Any]:
+    """chat.update calls once no new one has arrived for `quiet` seconds."""
+    count = -1
+    while True:
+        calls = standin.calls_to("chat.update")
+        if len(calls) == count:
+            return calls
+        count = len(calls)
+        time.sleep(quiet)
+
+
+def shown_value(update_call: Any) -> list[str]:
+    return [b["text"]["text"] for b in answer_buttons(update_call.body["blocks"]) if b.get("style") == "primary"]
+
+
+def test_concurrent_clicks_leave_one_answer_and_the_dm_ends_showing_it(pulse: Pulse) -> None:
     question = pulse.first_question("U00000001")
     replies: list[Reply] = []
     threads = [
@@ -98,9 +114,22 @@ def test_changing_an_answer_and_concurrent_double_clicks_leave_one_answer_per_qu
     for thread in threads:
         thread.join()
     assert [r.status for r in replies] == [200] * 10
+    question_id = value_of(question[0])["q"]
     pulse.world.standin.wait_for("chat.update", 10)
-    pulse.click("U00000001", question[1])  # and then a deliberate change to 2
-    pulse.world.standin.wait_for("chat.update", 11)
+    last_shown = shown_value(settled_updates(pulse.world.standin)[-1])
+    with pulse.world.engine.connect() as connection:
+        stored = connection.execute(select(Answer.value).where(Answer.question_id == question_id)).scalars().all()
+    assert len(stored) == 1
+    assert last_shown == [str(stored[0])]
+
+
+def test_clicking_another_value_changes_the_answer(pulse: Pulse) -> None:
+    question = pulse.first_question("U00000001")
+    pulse.click("U00000001", question[4])
+    pulse.world.standin.wait_for("chat.update", 1)
+    pulse.click("U00000001", question[1])
+    second = pulse.world.standin.wait_for("chat.update", 2)[1]
+    assert shown_value(second) == ["2"]
     question_id = value_of(question[0])["q"]
     assert pulse.count(Answer.question_id == question_id) == 1
     assert pulse.count(Answer.question_id == question_id, Answer.value == 2) == 1
