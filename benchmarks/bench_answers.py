@@ -1,13 +1,14 @@
 """Concurrent pulse-answer clicks against `tandem serve`: acknowledgement latency and lost answers.
 
-Seeds a team of N members, sends their pulse DMs with the real `tandem pulse send --now` (to the Slack
-stand-in), starts `tandem serve`, warms it up with clicks that are refused (not a member), then:
-  wave 1: every member clicks an answer to their first question, all at once (one connection each,
-          released together by a barrier); the clock runs from connect to the HTTP response (the ack);
-  wave 2: every member double-clicks two other values of the same question at once (2N requests).
-After each wave it waits for the background work and checks the `answers` table (one row per delivery
-and question, with a clicked value) and the chat.update calls. Targets (issue): p99 ack < 200 ms,
-zero lost answers.
+Seeds N members in a team, sends their DMs with the real `tandem pulse send --now` (Slack stand-in),
+starts `tandem serve`, warms it up with refused clicks (from a non-member), then fires, each request on
+its own connection and all released together by a barrier (latency: from connect to the HTTP response):
+  floor:  N GET /healthz (what this harness and gunicorn alone cost on this machine);
+  wave 1: every member clicks an answer to their first question;
+  wave 2: every member double-clicks two other values of that question (2N requests).
+After each wave: up to 10 s for the background work, then the `answers` table must hold exactly one row
+per delivery (the clicked question, a clicked value) and the stand-in one chat.update per click.
+Targets (issue): p99 acknowledgement < 200 ms, zero lost answers.
 
 Run:  .venv/bin/python benchmarks/bench_answers.py [--clicks 100] [--database-url URL] [--no-double-click]
 """
@@ -28,9 +29,10 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -38,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, select, text  # noqa: E402
 
 from jobs.members import member_from_slack  # noqa: E402
-from storage.db import make_engine, make_session_factory, transaction  # noqa: E402
+from storage.db import SessionFactory, make_engine, make_session_factory, transaction  # noqa: E402
 from storage.members import upsert_members  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Answer, Delivery, Member  # noqa: E402
@@ -47,36 +49,53 @@ from tests.slack_signing import SIGNING_SECRET, fixture, interaction_request  # 
 from tests.slack_standin import BOT_TOKEN, TEAM_ID, SlackStandin, make_user  # noqa: E402
 
 TANDEM = str(Path(sys.executable).with_name("tandem"))
-Click = tuple[bytes, dict[str, str]]
+Request = tuple[str, str, bytes, dict[str, str]]  # method, path, body, headers
 
 
-def click(standin: SlackStandin, user: str, channel: str, ts: str, block_id: str, button: dict[str, Any]) -> Click:
+class Target(NamedTuple):
+    """A member's delivered DM and the answer buttons of its first question."""
+
+    user: str
+    delivery_id: int
+    channel: str
+    ts: str
+    block_id: str  # "a<question id>"
+    buttons: list[dict[str, Any]]
+
+
+def click(standin: SlackStandin, target: Target, button: dict[str, Any], user: str | None = None) -> Request:
     """A signed block_actions request shaped like ../shared/fixtures/slack/block_actions_message_button.bolt.json."""
+    user = user or target.user
     payload = fixture("block_actions_message_button.bolt.json")
     payload["user"] = {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID}
     payload["team"] = {"id": TEAM_ID, "domain": "tandem-test"}
-    payload["container"] = {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False}
-    payload["channel"] = {"id": channel, "name": "directmessage"}
+    payload["container"] = {
+        "type": "message",
+        "message_ts": target.ts,
+        "channel_id": target.channel,
+        "is_ephemeral": False,
+    }
+    payload["channel"] = {"id": target.channel, "name": "directmessage"}
     payload["trigger_id"] = f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}"
     payload["response_url"] = standin.base_url.replace("/api/", f"/actions/{TEAM_ID}/{uuid.uuid4().hex}")
     action = {k: button[k] for k in ("action_id", "text", "value", "type")}
-    payload["actions"] = [{**action, "block_id": block_id, "action_ts": f"{time.time():.6f}"}]
-    return interaction_request(payload)
+    payload["actions"] = [{**action, "block_id": target.block_id, "action_ts": f"{time.time():.6f}"}]
+    return ("POST", "/slack/events", *interaction_request(payload))
 
 
-def fire(port: int, clicks: list[Click], wave: str) -> list[tuple[float, str]]:
-    """All clicks at once, one connection each; (ms from connect to response, status) per click."""
-    barrier = threading.Barrier(len(clicks))
-    results: list[tuple[float, str]] = [(0.0, "not sent")] * len(clicks)
+def fire(port: int, requests: list[Request], wave: str) -> list[tuple[float, str]]:
+    """All requests at once, one new connection each: (ms from connect to response, status) per request."""
+    barrier = threading.Barrier(len(requests))
+    results: list[tuple[float, str]] = [(0.0, "not sent")] * len(requests)
 
     def send(i: int) -> None:
-        body, headers = clicks[i]
-        headers = {**headers, "X-Request-Id": f"{wave}-{i}"}
+        method, path, body, headers = requests[i]
+        headers = {**headers, "X-Request-Id": f"{wave}-{i}"}  # to find its line in the server's request log
         barrier.wait()
         started = time.perf_counter()
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         try:
-            connection.request("POST", "/slack/events", body, headers)
+            connection.request(method, path, body, headers)
             response = connection.getresponse()
             response.read()
             status = str(response.status)
@@ -86,7 +105,7 @@ def fire(port: int, clicks: list[Click], wave: str) -> list[tuple[float, str]]:
             connection.close()
         results[i] = ((time.perf_counter() - started) * 1000, status)
 
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(clicks))]
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(requests))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -94,32 +113,120 @@ def fire(port: int, clicks: list[Click], wave: str) -> list[tuple[float, str]]:
     return results
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] if ordered else float("nan")
+def rank(values: list[float], p: float) -> float:
+    ordered = sorted(values) or [math.nan]
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-def figures(latencies: list[float]) -> str:
-    return "  ".join(
-        f"{n} {pct(latencies, p):7.1f} ms" for n, p in (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100))
+def percentiles(values: list[float]) -> str:
+    return "  ".join(f"{n} {rank(values, p):6.1f} ms" for n, p in (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100)))
+
+
+def seed_and_send(
+    factory: SessionFactory, members: int, env: dict[str, str], work: Path, standin: SlackStandin
+) -> list[Target]:
+    """Members, a team, then the real `tandem pulse send --now`; returns each member's DM as delivered."""
+    now = datetime.now(UTC)
+    with transaction(factory) as session:
+        upsert_members(session, [r for i in range(members) if (r := member_from_slack(make_user(i)))], now)
+        add_team_members(session, create_team(session, "Bench", now).id, list(session.scalars(select(Member.id))))
+    sent = subprocess.run(
+        [TANDEM, "pulse", "send", "--team", "Bench", "--now"], cwd=work, env=env, capture_output=True, text=True
     )
+    if sent.returncode != 0:
+        raise SystemExit(f"tandem pulse send failed ({sent.returncode}): {sent.stderr.strip()}")
+    blocks = {c.body["channel"]: c.body["blocks"] for c in standin.calls_to("chat.postMessage")}
+    with factory() as session:
+        rows = session.execute(
+            select(Member.slack_user_id, Delivery.id, Delivery.channel_id, Delivery.message_ts).join(Delivery)
+        ).all()
+    targets = []
+    for user, delivery_id, channel, ts in sorted(rows):
+        first = next(b for b in blocks[user] if b["type"] == "actions" and b["block_id"].startswith("a"))
+        buttons = [e for e in first["elements"] if e["action_id"].startswith("pulse_answer:")]
+        targets.append(Target(user, delivery_id, channel, ts, first["block_id"], buttons))
+    return targets
 
 
-def wait_updates(standin: SlackStandin, count: int, since: float, timeout: float = 10.0) -> float | None:
-    """Seconds from `since` to the count-th chat.update, or None if it did not come within `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        calls = standin.calls_to("chat.update")
-        if len(calls) >= count:
-            return calls[count - 1].at - since
-        time.sleep(0.02)
-    return None
+def start_server(env: dict[str, str], work: Path, port: int) -> subprocess.Popen[bytes]:
+    with (work / "serve.log").open("wb") as log:
+        server = subprocess.Popen([TANDEM, "serve"], cwd=work, env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + 60
+    while server.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        if fire(port, [("GET", "/readyz", b"", {})], "ready")[0][1] == "200":
+            return server
+    raise SystemExit(f"tandem serve did not become ready:\n{(work / 'serve.log').read_text()[-3000:]}")
 
 
-def shown_value(blocks: list[dict[str, Any]], block_id: str) -> int | None:
-    """The answer a DM's blocks show as chosen (the primary button) for a question."""
+@dataclass
+class Bench:
+    port: int
+    standin: SlackStandin
+    factory: SessionFactory
+    targets: list[Target]
+    log_path: Path
+    updates: int = 0  # chat.update calls expected so far
+
+    def wave(self, name: str, offsets: tuple[int, ...]) -> tuple[bool, bool]:
+        """Every member clicks the answer buttons `offsets` past their index, all at once: (p99 met, none lost)."""
+        requests: list[Request] = []
+        expected: dict[int, set[int]] = {}
+        for i, t in enumerate(self.targets):
+            buttons = [t.buttons[(i + k) % len(t.buttons)] for k in offsets]
+            requests += [click(self.standin, t, b) for b in buttons]
+            expected[t.delivery_id] = {int(json.loads(b["value"])["v"]) for b in buttons}
+        ephemeral = len(self.standin.calls_to("chat.postEphemeral"))
+        self.updates += len(requests)
+        started = time.monotonic()
+        results = fire(self.port, requests, name)
+        while len(updates := self.standin.calls_to("chat.update")) < self.updates and time.monotonic() < started + 10:
+            time.sleep(0.02)
+        waited = f"{updates[-1].at - started:.2f} s" if len(updates) >= self.updates else "NOT within 10 s"
+        # A DM that got updates out of order is refreshed until it shows what is stored: let that settle.
+        while True:
+            time.sleep(0.5)
+            settled = self.standin.calls_to("chat.update")
+            if len(settled) == len(updates):
+                break
+            updates = settled
+        with self.factory() as session:
+            stored = session.execute(select(Answer.delivery_id, Answer.question_id, Answer.value)).all()
+        rows: dict[int | None, list[tuple[int, int | None]]] = {}
+        for delivery_id, question_id, value in stored:
+            rows.setdefault(delivery_id, []).append((question_id, value))
+        ok = {
+            t.delivery_id
+            for t in self.targets
+            if any(rows.get(t.delivery_id) == [(int(t.block_id[1:]), v)] for v in expected[t.delivery_id])
+        }
+        last_dm = {c.body["channel"]: c.body["blocks"] for c in updates}
+        stale = [
+            t
+            for t in self.targets
+            if shown(last_dm.get(t.channel, []), t) != dict(rows.get(t.delivery_id, [])).get(int(t.block_id[1:]))
+        ]
+        latencies, statuses = [ms for ms, _ in results], [status for _, status in results]
+        log_lines = self.log_path.read_text().splitlines()
+        server_ms = [json.loads(line)["latency_ms"] for line in log_lines if f'"request_id": "{name}-' in line]
+        counts = {s: statuses.count(s) for s in sorted(set(statuses))}
+        print(f"{name}: {len(requests)} concurrent clicks  client {percentiles(latencies)}  HTTP {counts}")
+        print(f"{name}: server request log ({len(server_ms)})        {percentiles(server_ms)}")
+        print(
+            f"{name}: answer rows {len(stored)} (expected {len(expected)}), right {len(ok)}; chat.update "
+            f"{len(updates)}/{self.updates}, the last {waited} after the wave began; ephemeral refusals "
+            f"{len(self.standin.calls_to('chat.postEphemeral')) - ephemeral}; DMs left showing a value other than "
+            f"the stored one {len(stale)}"
+        )
+        p99_met = rank(latencies, 99) < 200 and statuses == ["200"] * len(results)
+        self.updates = len(updates)
+        return p99_met, len(ok) == len(stored) == len(expected) and not stale
+
+
+def shown(blocks: list[dict[str, Any]], target: Target) -> int | None:
+    """The value a DM's blocks show as chosen (the primary button) for the target's question."""
     for block in blocks:
-        if block.get("block_id") == block_id:
+        if block.get("block_id") == target.block_id:
             for element in block["elements"]:
                 if element.get("style") == "primary" and element["action_id"].startswith("pulse_answer:"):
                     return int(element["action_id"].split(":")[1])
@@ -136,23 +243,18 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="tandem-answers-bench-"))
     url, schema = options.database_url or f"sqlite:///{work / 'tandem.db'}", ""
-    if options.database_url:
+    if options.database_url:  # a schema of its own, dropped afterwards (as tests/conftest.py does)
         schema = f"bench_answers_{uuid.uuid4().hex[:8]}"
         with create_engine(url, isolation_level="AUTOCOMMIT").connect() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         url += f"{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
     engine = make_engine(url)
-    upgrade(engine)
     factory = make_session_factory(engine)
-    now = datetime.now(UTC)
-    with transaction(factory) as session:
-        upsert_members(session, [member_from_slack(make_user(i)) for i in range(options.clicks)], now)  # type: ignore[misc]
-        add_team_members(session, create_team(session, "Bench", now).id, list(session.scalars(select(Member.id))))
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
     standin = SlackStandin().start()
+    standin._server.socket.listen(128)  # its default backlog of 5 overflows (SYN retried after 1 s) under bursts
     env = {
         "PATH": os.environ["PATH"],
         "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -164,117 +266,34 @@ def main() -> None:
         "TANDEM_LOG_FORMAT": "json",
         **{k: v for k, v in os.environ.items() if k in ("TANDEM_WORKERS", "TANDEM_THREADS")},
     }
-    log_path, server = work / "serve.log", None
+    server = None
     try:
-        sent = subprocess.run([TANDEM, "pulse", "send", "--team", "Bench", "--now"], cwd=work, env=env, text=True,
-                              capture_output=True)  # fmt: skip
-        if sent.returncode != 0:
-            raise SystemExit(f"tandem pulse send failed: {sent.stderr}")
-        blocks = {c.body["channel"]: c.body["blocks"] for c in standin.calls_to("chat.postMessage")}
-        with factory() as session:
-            rows = session.execute(
-                select(Member.slack_user_id, Delivery.id, Delivery.channel_id, Delivery.message_ts).join(
-                    Delivery, Delivery.member_id == Member.id
-                )
-            ).all()
-        targets = []  # (user, delivery id, channel, ts, question block id, answer buttons)
-        for user, delivery_id, channel, ts in sorted(rows):
-            first = next(b for b in blocks[user] if b["type"] == "actions" and b["block_id"].startswith("a"))
-            buttons = [e for e in first["elements"] if e["action_id"].startswith("pulse_answer:")]
-            targets.append((user, delivery_id, channel, ts, first["block_id"], buttons))
-
-        with log_path.open("wb") as log:
-            server = subprocess.Popen([TANDEM, "serve"], cwd=work, env=env, stdout=log, stderr=log)
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"tandem serve did not become ready:\n{log_path.read_text()[-3000:]}")
-            try:
-                probe_connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                probe_connection.request("GET", "/readyz")
-                if probe_connection.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        if options.warmup:
-            _, _, channel, ts, block_id, buttons = targets[0]
-            stranger = [click(standin, "U99999999", channel, ts, block_id, buttons[0]) for _ in range(options.warmup)]
-            fire(port, stranger, "warm")
+        upgrade(engine)
+        targets = seed_and_send(factory, options.clicks, env, work, standin)
+        server = start_server(env, work, port)
+        bench = Bench(port, standin, factory, targets, work / "serve.log")
+        if options.warmup:  # first requests in each worker import and connect; these are refused (not a member)
+            fire(port, [click(standin, targets[0], targets[0].buttons[0], "U99999999")] * options.warmup, "warm")
             standin.wait_for("chat.postEphemeral", options.warmup, timeout=10)
-
-        waves: list[tuple[str, list[Click], dict[int, set[int]]]] = [("wave1", [], {})]
-        for i, (user, delivery_id, channel, ts, block_id, buttons) in enumerate(targets):
-            chosen = buttons[i % len(buttons)]
-            waves[0][1].append(click(standin, user, channel, ts, block_id, chosen))
-            waves[0][2][delivery_id] = {json.loads(chosen["value"])["v"]}
-        if options.double_click:
-            waves.append(("wave2", [], {}))
-            for i, (user, delivery_id, channel, ts, block_id, buttons) in enumerate(targets):
-                pair = [buttons[(i + k) % len(buttons)] for k in (1, 2)]
-                waves[1][1].extend(click(standin, user, channel, ts, block_id, b) for b in pair)
-                waves[1][2][delivery_id] = {json.loads(b["value"])["v"] for b in pair}
-
         print(f"command: {shlex.join([sys.executable, *sys.argv])}")
+        sizing = " ".join(f"{k}={env.get(k, 'default')}" for k in ("TANDEM_WORKERS", "TANDEM_THREADS"))
         print(
-            f"machine: {os.cpu_count()} cores; database: {engine.dialect.name}; members/deliveries: {len(targets)}; "
-            f"server: TANDEM_WORKERS={env.get('TANDEM_WORKERS', 'default')} TANDEM_THREADS="
-            f"{env.get('TANDEM_THREADS', 'default')}; warm-up clicks: {options.warmup}"
+            f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; database: {engine.dialect.name}; "
+            f"deliveries: {len(targets)}; {sizing}; warm-up clicks {options.warmup}; latency: connect to response"
         )
-        question_of = {t[1]: int(t[4][1:]) for t in targets}
-        verdicts, updates_expected = [], 0
-        for wave, clicks, expected in waves:
-            ephemeral_before = len(standin.calls_to("chat.postEphemeral"))
-            started = time.monotonic()
-            results = fire(port, clicks, wave)
-            latencies = [ms for ms, _ in results]
-            statuses: dict[str, int] = {}
-            for _, status in results:
-                statuses[status] = statuses.get(status, 0) + 1
-            updates_expected += len(clicks)
-            processed = wait_updates(standin, updates_expected, started)
-            with factory() as session:
-                stored = session.execute(
-                    select(Answer.delivery_id, Answer.question_id, Answer.value).where(Answer.delivery_id.is_not(None))
-                ).all()
-            by_delivery: dict[int, list[tuple[int, int | None]]] = {}
-            for delivery_id, question_id, value in stored:
-                by_delivery.setdefault(delivery_id, []).append((question_id, value))
-            lost = [d for d, values in expected.items() if by_delivery.get(d, [(0, None)])[0][1] not in values]
-            wrong = [d for d, rows in by_delivery.items() if len(rows) != 1 or rows[0][0] != question_of[d]]
-            updates = standin.calls_to("chat.update")
-            last_shown = {c.body["channel"]: c.body["blocks"] for c in updates}
-            stale = [
-                t[1]
-                for t in targets
-                if shown_value(last_shown.get(t[2], []), t[4])
-                != dict(by_delivery.get(t[1], [(0, None)]))[question_of[t[1]]]
-            ]
-            print(
-                f"{wave}: {len(clicks)} concurrent clicks  ack latency  {figures(latencies)}  HTTP statuses {statuses}"
-            )
-            server_ms = []
-            for line in log_path.read_text().splitlines():
-                if line.startswith("{") and f'"request_id": "{wave}-' in line:
-                    server_ms.append(float(json.loads(line)["latency_ms"]))
-            print(f"{wave}: server-side (request log, {len(server_ms)} lines)   {figures(server_ms)}")
-            done = f"{processed:.2f} s after the wave started" if processed is not None else "NOT within 10 s"
-            print(
-                f"{wave}: answers rows with a delivery: {len(stored)} (expected {len(expected)}); lost or wrong value: "
-                f"{len(lost)}; deliveries with extra/odd rows: {len(wrong)}; chat.update calls: {len(updates)} "
-                f"(expected {updates_expected}), all processed {done}; ephemeral refusals: "
-                f"{len(standin.calls_to('chat.postEphemeral')) - ephemeral_before}; DMs last shown with another "
-                f"value than stored: {len(stale)}"
-            )
-            p99_ok = pct(latencies, 99) < 200 and statuses == {"200": len(clicks)}
-            zero_lost = not lost and not wrong and len(stored) == len(expected) and len(updates) == updates_expected
-            verdicts.append((wave, p99_ok, zero_lost))
-        problems = [
-            line for line in log_path.read_text().splitlines() if '"level": "ERROR"' in line or "Traceback" in line
+        floor = fire(port, [("GET", "/healthz", b"", {})] * len(targets), "floor")
+        print(f"floor: {len(targets)} concurrent GET /healthz     client {percentiles([ms for ms, _ in floor])}")
+        waves = [("wave1", (0,))] + ([("wave2", (1, 2))] if options.double_click else [])
+        verdicts = [
+            (f"{name} ({len(targets) * len(offsets)} requests)", *bench.wave(name, offsets)) for name, offsets in waves
         ]
-        print(f"server log: {len(problems)} error lines" + "".join(f"\n  {p[:400]}" for p in problems[:5]))
-        for wave, p99_ok, zero_lost in verdicts:
-            print(f"{wave} target p99 ack < 200 ms (all 200): {'MET' if p99_ok else 'NOT MET'};  "
-                  f"zero lost answers: {'MET' if zero_lost else 'NOT MET'}")  # fmt: skip
+        errors = [line for line in bench.log_path.read_text().splitlines() if '"level": "ERROR"' in line]
+        print(f"server log: {len(errors)} ERROR lines" + "".join(f"\n  {line[:300]}" for line in errors[:3]))
+        for name, p99_met, zero_lost in verdicts:
+            print(
+                f"{name}: p99 acknowledgement < 200 ms: {'MET' if p99_met else 'NOT MET'};  "
+                f"zero lost answers: {'MET' if zero_lost else 'NOT MET'}"
+            )
     finally:
         if server is not None and server.poll() is None:
             server.terminate()
