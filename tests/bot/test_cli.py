@@ -19,7 +19,9 @@ from tests.slack_signing import SIGNING_SECRET
 from tests.slack_standin import BOT_TOKEN, SlackStandin, make_user, slackbot
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["db"], ["db", "upgrade"], ["users"], ["users", "sync"]])
+@pytest.mark.parametrize(
+    "command", [[], ["serve"], ["db"], ["db", "upgrade"], ["users"], ["users", "sync"], ["pulse"], ["pulse", "send"]]
+)
 def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         main([*command, "--help"])
@@ -154,3 +156,24 @@ def test_users_sync_exits_2_when_the_token_is_refused(tmp_path: Path, standin: S
     result = run_tandem("users", "sync", cwd=tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, TANDEM_SLACK_API_URL=standin.base_url)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("tandem: SLACK_BOT_TOKEN was rejected by Slack")
+
+
+def test_pulse_send_exits_2_naming_a_team_that_does_not_exist(tmp_path: Path, standin: SlackStandin) -> None:
+    result = run_tandem(
+        "pulse",
+        "send",
+        "--team",
+        "Nobody",
+        cwd=tmp_path,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        TANDEM_SLACK_API_URL=standin.base_url,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == "tandem: there is no team named 'Nobody': /pulse teams in Slack lists them"
+    assert standin.calls_to("chat.postMessage") == []
+
+
+def test_pulse_send_with_nothing_due_sends_nothing_and_says_so(tmp_path: Path, standin: SlackStandin) -> None:
+    result = run_tandem("pulse", "send", cwd=tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, TANDEM_SLACK_API_URL=standin.base_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "pulse DMs: 0 sent"

@@ -73,3 +73,13 @@ def test_the_comment_modal_is_a_valid_view_with_a_thousand_character_limit() -> 
     check_limits(view["blocks"], 100)
     assert view["blocks"][0]["element"]["max_length"] == 1000
     assert view["blocks"][0]["optional"] is True
+
+
+def test_the_comment_modal_offers_the_drivers_asked_about_and_something_else() -> None:
+    drivers = [(d, BANK.driver_names[d]) for d in BANK.drivers]
+    view = comment_modal(7, 5, drivers)
+    View(**view).validate_json()
+    check_limits(view["blocks"], 100)
+    options = view["blocks"][1]["element"]["options"]
+    assert [o["value"] for o in options] == [*BANK.drivers, "other"]
+    assert all(len(o["text"]["text"]) <= 75 for o in options)
