@@ -143,11 +143,16 @@ class PulseDispatcher:
         return sendable
 
     def _load_views(self, session: Session, batch: list[DueDelivery], views: dict[tuple[int, int], PulseView]) -> None:
+        """One query per round (not per group: a big team has thousands of groups)."""
+        loaded = {round_id for round_id, _group in views}
         for delivery in batch:
-            key = (delivery.round_id, delivery.group_no)
-            if key not in views:
-                questions = asked_questions(session, delivery.round_id, delivery.group_no).get(delivery.group_no, ())
-                views[key] = PulseView(delivery.round_id, questions, {}, delivery.threshold, self._labels)
+            if delivery.round_id in loaded:
+                continue
+            loaded.add(delivery.round_id)
+            for group, questions in asked_questions(session, delivery.round_id).items():
+                views[(delivery.round_id, group)] = PulseView(
+                    delivery.round_id, questions, {}, delivery.threshold, self._labels
+                )
 
     def _send(
         self, delivery: DueDelivery, views: dict[tuple[int, int], PulseView], schedule: PulseSchedule
