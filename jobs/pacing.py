@@ -13,9 +13,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-HEADROOM = 0.96  # pace at this share of the rate that drew the 429
-PROBE_EVERY = 5.0  # seconds without a 429 before the pace rises …
-PROBE_STEP = 0.02  # … by this share
+HEADROOM = 0.95  # pace at this share of the rate that drew the 429
+# Seconds without a 429 before the pace rises by PROBE_STEP. Slow on purpose: each probe that finds the
+# limit again costs a Retry-After pause, so probing every 30 s costs about 1% of the time.
+PROBE_EVERY = 30.0
+PROBE_STEP = 0.01
 
 
 class SendPacer:
@@ -27,7 +29,7 @@ class SendPacer:
         self._next_slot = 0.0
         self._paused_until = 0.0
         self._last_raise = 0.0
-        self._recent: deque[float] = deque()  # times of sends started in the last second
+        self._recent: deque[float] = deque()  # times of sends Slack accepted, over the last second
 
     @property
     def rate(self) -> float | None:
@@ -43,11 +45,16 @@ class SendPacer:
             slot = max(now, self._paused_until, self._next_slot)
             if self._rate is not None:
                 self._next_slot = slot + 1 / self._rate
-            self._recent.append(slot)
-            while self._recent and self._recent[0] <= slot - 1.0:
-                self._recent.popleft()
         if slot > now:
             self._sleep(slot - now)
+
+    def accepted(self) -> None:
+        """A send went through: what got through in the last second is the best measure of the limit."""
+        with self._lock:
+            now = self._clock()
+            self._recent.append(now)
+            while self._recent and self._recent[0] <= now - 1.0:
+                self._recent.popleft()
 
     def rate_limited(self, retry_after: float) -> None:
         """Slack said 429: everyone waits out Retry-After, and the pace drops below what drew it."""
@@ -56,8 +63,10 @@ class SendPacer:
             if now < self._paused_until:  # a send that was already in flight when a sibling got its 429
                 return
             self._paused_until = max(self._paused_until, now + max(retry_after, 0.0))
-            reached = sum(1 for at in self._recent if at > now - 1.0)
+            reached = sum(1 for at in self._recent if at > now - 1.0)  # accepted just before the 429
             estimate = max(1.0, reached * HEADROOM)
-            self._rate = estimate if self._rate is None else max(1.0, min(self._rate * HEADROOM, estimate))
+            # Not compounded: a 429 while already paced under the estimate (timing jitter near the limit)
+            # keeps the pace, so the pace never ratchets down below what Slack allows.
+            self._rate = estimate if self._rate is None else min(self._rate, estimate)
             self._last_raise = now
             self._recent.clear()

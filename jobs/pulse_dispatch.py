@@ -180,6 +180,7 @@ class PulseDispatcher:
             except Exception as error:  # a bug must cost one DM, not the round
                 log.exception("sending delivery %d failed", delivery.id)
                 return SendOutcome(delivery.id, "failed", error=f"{error.__class__.__name__}: {error}")
+            self._pacer.accepted()
             return self._sent(delivery, posted.channel, posted.ts, schedule)
 
     def _sent(self, delivery: DueDelivery, channel: str, ts: str, schedule: PulseSchedule) -> SendOutcome:
