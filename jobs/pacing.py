@@ -18,6 +18,7 @@ HEADROOM = 0.95  # pace at this share of the rate that drew the 429
 # limit again costs a Retry-After pause, so probing every 30 s costs about 1% of the time.
 PROBE_EVERY = 30.0
 PROBE_STEP = 0.01
+JITTER_STEP = 0.98
 
 
 class SendPacer:
@@ -30,13 +31,18 @@ class SendPacer:
         self._paused_until = 0.0
         self._last_raise = 0.0
         self._recent: deque[float] = deque()  # times of sends Slack accepted, over the last second
+        self._started: deque[float] = deque()  # times of sends started, over the last second
 
     @property
     def rate(self) -> float | None:
         return self._rate
 
     def wait_turn(self) -> None:
-        """Block until this thread may send, then count the send."""
+        """Block until this thread may send.
+
+        Sends are spaced evenly at the pace; and, because a thread can wake late and bunch up with the
+        next one, no more than the pace is ever started within one second (Slack counts the same way).
+        """
         with self._lock:
             now = self._clock()
             if self._rate is not None and now - self._last_raise >= PROBE_EVERY:
@@ -47,6 +53,16 @@ class SendPacer:
                 self._next_slot = slot + 1 / self._rate
         if slot > now:
             self._sleep(slot - now)
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._started and self._started[0] <= now - 1.0:
+                    self._started.popleft()
+                if self._rate is None or len(self._started) < int(self._rate):
+                    self._started.append(now)
+                    return
+                wait = self._started[0] + 1.0 - now
+            self._sleep(wait)
 
     def accepted(self) -> None:
         """A send went through: what got through in the last second is the best measure of the limit."""
@@ -65,8 +81,12 @@ class SendPacer:
             self._paused_until = max(self._paused_until, now + max(retry_after, 0.0))
             reached = sum(1 for at in self._recent if at > now - 1.0)  # accepted just before the 429
             estimate = max(1.0, reached * HEADROOM)
-            # Not compounded: a 429 while already paced under the estimate (timing jitter near the limit)
-            # keeps the pace, so the pace never ratchets down below what Slack allows.
-            self._rate = estimate if self._rate is None else min(self._rate, estimate)
+            if self._rate is None:
+                self._rate = estimate
+            else:
+                # Already paced: the limit is close to the pace (timing jitter tipped a second over it).
+                # Step down gently; a step to the estimate could collapse the pace when a pause has just
+                # emptied the last second of accepted sends.
+                self._rate = max(min(self._rate, estimate), self._rate * JITTER_STEP)
             self._last_raise = now
             self._recent.clear()

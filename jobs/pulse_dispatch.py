@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -96,22 +96,28 @@ class PulseDispatcher:
         views: dict[tuple[int, int], PulseView] = {}
         started = self._clock()
         self._recover(schedules, views, report)
+        # Chunks overlap: the next one is claimed and queued before the last one's outcomes are written,
+        # so the senders never wait for the database.
+        in_flight: list[Future[SendOutcome]] = []
         with ThreadPoolExecutor(self._concurrency, thread_name_prefix="pulse-send") as pool:
             while True:
                 now = self._clock()
                 with transaction(self._factory) as session:
                     cutoff = None if right_now else now
                     due = due_deliveries(session, cutoff, self._chunk, list(schedules), round_ids, started)
-                    if not due:
-                        break
                     sendable = self._sort_out(session, due, schedules, now, right_now, report)
                     claimed = set(claim_deliveries(session, [d.id for d in sendable], now))
                     batch = [d for d in sendable if d.id in claimed]
                     self._load_views(session, batch, views)
-                outcomes = list(pool.map(lambda d: self._send(d, views, schedules[d.team_id]), batch))
-                with transaction(self._factory) as session:
-                    record_outcomes(session, outcomes)
-                self._count(outcomes, report)
+                queued = [pool.submit(self._send, d, views, schedules[d.team_id]) for d in batch]
+                if in_flight:
+                    outcomes = [future.result() for future in in_flight]
+                    with transaction(self._factory) as session:
+                        record_outcomes(session, outcomes)
+                    self._count(outcomes, report)
+                in_flight = queued
+                if not due:
+                    break
         return report
 
     def _sort_out(
