@@ -64,6 +64,12 @@ def standin(post_limit: int = 0) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def listen_overflows() -> int:
+    """Connections the kernel dropped because a listen queue was full (each costs the client a ~1 s SYN retry)."""
+    head, values = [line.split() for line in Path("/proc/net/netstat").read_text().splitlines()[:2]]
+    return int(dict(zip(head, values, strict=True)).get("ListenOverflows", 0))
+
+
 def stats(base_url: str) -> dict[str, Any]:
     with urllib.request.urlopen(base_url.replace("/api/", "/_standin/stats"), timeout=30) as response:
         return json.loads(response.read())  # type: ignore[no-any-return]
@@ -132,6 +138,7 @@ def run_tandem(base_url: str, url: str, work: Path) -> dict[str, Any]:
     }
     first_dm: list[float] = []
     done = threading.Event()
+    overflows = listen_overflows()
     with open(work / "stdout", "w+") as out, open(work / "stderr", "w+") as err:
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -161,6 +168,8 @@ def run_tandem(base_url: str, url: str, work: Path) -> dict[str, Any]:
         "wall": wall,
         "first_dm": first_dm[0] if first_dm else None,
         "rss_mb": usage.ru_maxrss / 1024,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "overflows": listen_overflows() - overflows,
         "sent": int(sent.group(1)) if sent else 0,
         "stdout": stdout,
         "stderr": stderr,
@@ -201,18 +210,17 @@ def mode_run(mode: str, options: argparse.Namespace, work: Path, targets: list[t
         print(f"seeded {options.members} members in {time.perf_counter() - seeding:.1f} s")
         run = run_tandem(base_url, url, work)
         ok, detail = check_delivery(base_url, url, options.members)
-    rate = run["sent"] / run["wall"]
-    first = run["first_dm"]
+    rate, cpu = run["sent"] / run["wall"], run["cpu"]
     for line in run["stdout"].splitlines():
         print(f"  | {line}")
     print(f"tandem pulse send      {run['wall']:7.2f} s for {run['sent']} DMs = {rate:7.1f} DMs/s")
-    if first is not None:
-        after = run["sent"] / (run["wall"] - first)
-        print(f"  before the first DM  {first:7.2f} s; from the first DM on {after:7.1f} DMs/s")
-    print(f"  peak RSS             {run['rss_mb']:7.1f} MB")
+    if (first := run["first_dm"]) is not None:
+        print(f"  before the first DM  {first:7.2f} s; after it {run['sent'] / (run['wall'] - first):7.1f} DMs/s")
+    print(f"  peak RSS             {run['rss_mb']:7.1f} MB; CPU {cpu:.1f} s ({cpu / run['sent'] * 1e3:.2f} ms/DM)")
+    print(f"  listen-queue overflows (1 s SYN retry each): {run['overflows']}; load {os.getloadavg()[0]:.1f}")
     print(f"  check: {detail}")
-    if run["stderr"]:
-        print("  stderr (last 5 lines):\n    " + "\n    ".join(run["stderr"].splitlines()[-5:]))
+    if problems := [line for line in run["stderr"].splitlines() if " INFO " not in line]:
+        print("  stderr (last 5 lines that are not INFO):\n    " + "\n    ".join(problems[-5:]))
     if mode == "unthrottled":
         targets.append((f"unthrottled >= 300 DMs/s ({rate:.1f})", rate >= 300))
         targets.append((f"unthrottled >= half the bare loop ({rate:.1f} vs {bare / 2:.1f})", rate >= bare / 2))
