@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Delivery, Member, PulseRound
@@ -127,22 +127,39 @@ def set_status(session: Session, ids: Sequence[int], status: str, only_from: Seq
 
 def record_outcomes(session: Session, outcomes: Iterable[SendOutcome]) -> None:
     """Store what each send did. A member Slack will not deliver to is marked inactive (skipped from now on)."""
-    undeliverable = []
-    for outcome in outcomes:
-        session.execute(
-            update(Delivery)
-            .where(Delivery.id == outcome.delivery_id, Delivery.status == "sending")
-            .values(
-                status=outcome.status,
-                channel_id=outcome.channel_id,
-                message_ts=outcome.message_ts,
-                sent_at=outcome.sent_at,
-                remind_at=outcome.remind_at,
-                error=(outcome.error or None) and outcome.error[:255],
-            )
+    outcomes = list(outcomes)
+    if not outcomes:
+        return
+    table = Delivery.__table__
+    # One statement run with many parameter sets (executemany), not one compiled statement per row.
+    statement = (
+        table.update()
+        .where(table.c.id == bindparam("delivery_id"), table.c.status == "sending")
+        .values(
+            status=bindparam("new_status"),
+            channel_id=bindparam("new_channel"),
+            message_ts=bindparam("new_ts"),
+            sent_at=bindparam("new_sent_at"),
+            remind_at=bindparam("new_remind_at"),
+            error=bindparam("new_error"),
         )
-        if outcome.status == "undeliverable":
-            undeliverable.append(outcome.delivery_id)
+    )
+    session.execute(
+        statement,
+        [
+            {
+                "delivery_id": o.delivery_id,
+                "new_status": o.status,
+                "new_channel": o.channel_id,
+                "new_ts": o.message_ts,
+                "new_sent_at": o.sent_at,
+                "new_remind_at": o.remind_at,
+                "new_error": o.error[:255] if o.error else None,
+            }
+            for o in outcomes
+        ],
+    )
+    undeliverable = [o.delivery_id for o in outcomes if o.status == "undeliverable"]
     if undeliverable:
         members = select(Delivery.member_id).where(Delivery.id.in_(undeliverable)).scalar_subquery()
         session.execute(update(Member).where(Member.id.in_(members)).values(active=False))
