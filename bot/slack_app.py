@@ -24,7 +24,7 @@ Clock = Callable[[], datetime]
 LISTENER_THREADS = 8
 # Slow work that listeners hand on after their ack (recording a click, updating the DM), so the
 # listener pool stays free to ack the next request at once even in a burst of clicks.
-BACKGROUND_THREADS = 4
+BACKGROUND_THREADS = 2
 
 
 class _IgnoreEnvironmentTokenWarning(logging.Filter):
