@@ -17,7 +17,7 @@ from storage.records import COMMENT_MAX_CHARS, AskedQuestion, PulseView
 from storage.responses import MemberDelivery, delivery_answers, find_delivery, record_comment, refresh_participation
 from storage.rounds import asked_questions
 
-CLOSED = "This pulse has closed, so that answer was not recorded. Thank you all the same: the next one is on its way."
+CLOSED = "This pulse has closed, so nothing was recorded. Thank you all the same: the next one is on its way."
 NOT_YOURS = "That button does not belong to a pulse sent to you, so nothing was recorded."
 
 
@@ -36,15 +36,24 @@ class Refused:
     reason: str
 
 
-def parse_button_value(raw: str) -> tuple[int, int | None] | None:
-    """(round id, question id) from a button's value; None when it is not one Tandem made."""
+@dataclass(frozen=True)
+class ButtonValue:
+    round_id: int
+    question_id: int | None
+    value: int | None
+
+
+def parse_button_value(raw: str) -> ButtonValue | None:
+    """What a button's value names; None when it is not one Tandem made."""
     try:
         data = json.loads(raw)
-        round_id = int(data["r"])
-        question_id = int(data["q"]) if "q" in data else None
-    except (ValueError, TypeError, KeyError):
+        return ButtonValue(
+            int(data["r"]),
+            int(data["q"]) if "q" in data else None,
+            int(data["v"]) if "v" in data else None,
+        )
+    except (ValueError, TypeError, KeyError, AttributeError):
         return None
-    return round_id, question_id
 
 
 def answer(
@@ -57,17 +66,13 @@ def answer(
 ) -> Recorded | Refused:
     """Record `value` (None: a skip) for the question the button names, and return the DM's new state."""
     parsed = parse_button_value(raw_value)
-    if parsed is None or parsed[1] is None:
+    if parsed is None or parsed.question_id is None or parsed.value != value:
         return Refused(NOT_YOURS)
-    round_id, question_id = parsed
-    if value is not None and json.loads(raw_value).get("v") != value:
-        return Refused(NOT_YOURS)
+    round_id, question_id = parsed.round_id, parsed.question_id
     with transaction(factory) as session:
-        delivery = find_delivery(session, round_id, slack_user_id, now)
-        if delivery is None:
-            return Refused(NOT_YOURS)
-        if delivery.closed:
-            return Refused(CLOSED)
+        delivery = _open_delivery(session, round_id, slack_user_id, now)
+        if isinstance(delivery, Refused):
+            return delivery
         questions = asked_questions(session, round_id, delivery.group_no).get(delivery.group_no, ())
         question = next((q for q in questions if q.question_id == question_id), None)
         if question is None or (value is not None and value not in _scale(question)):
@@ -97,7 +102,7 @@ def comment_form(factory: SessionFactory, slack_user_id: str, raw_value: str, no
     if parsed is None:
         return Refused(NOT_YOURS)
     with transaction(factory) as session:
-        delivery = _open_delivery(session, parsed[0], slack_user_id, now)
+        delivery = _open_delivery(session, parsed.round_id, slack_user_id, now)
         if isinstance(delivery, Refused):
             return delivery
         questions = asked_questions(session, delivery.round_id, delivery.group_no).get(delivery.group_no, ())
@@ -131,7 +136,7 @@ def _open_delivery(session: Session, round_id: int, slack_user_id: str, now: dat
     if delivery is None:
         return Refused(NOT_YOURS)
     if delivery.closed:
-        return Refused(CLOSED.replace("that answer", "that comment"))
+        return Refused(CLOSED)
     return delivery
 
 
