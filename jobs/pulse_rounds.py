@@ -77,17 +77,19 @@ def _open_round(session: Session, team: Team, bank: QuestionBank, now: datetime,
     latest = latest_round(session, team.id)
     if latest is not None and latest.closed_at is None:
         return None  # one open round per team at a time
+    cycle_day = None if right_now else pulse_date(schedule, now)
+    if not right_now and (
+        cycle_day is None or (latest is not None and latest.opened_on >= cycle_day - timedelta(days=6))
+    ):
+        return None  # an off week, or this week's round was already opened (checked before loading anyone)
     members = pulsed_members(session, team.id)
     if not members:
         return None
-    if right_now:
+    if cycle_day is None:
         day: date = now.date()
         due = {member_id: now for member_id, _tz in members}
         closing = now + timedelta(days=schedule.close_after_days)
     else:
-        cycle_day = pulse_date(schedule, now)
-        if cycle_day is None or (latest is not None and latest.opened_on >= cycle_day - timedelta(days=6)):
-            return None
         due = {member_id: due_at(schedule, cycle_day, tz, now) for member_id, tz in members}
         first = min(due.values())
         if now < first or now >= closes_at(schedule, first):
