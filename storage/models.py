@@ -79,6 +79,8 @@ class Member(Base):
     # Active = a human who is still in the workspace; only active, opted-in members are pulsed.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Added with `/pulse admin add`; workspace admins and owners are Tandem admins without it.
+    tandem_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -104,6 +106,14 @@ class Team(Base):
     reminder_after_days: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
     close_after_days: Mapped[int] = mapped_column(SmallInteger, default=5, server_default="5")
     paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    manager_user_id: Mapped[str | None] = mapped_column(String(32))
+    # Where the digest and alerts go, and whether Tandem could post there when last checked.
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    channel_ok: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Membership: "manual" (added by admins), or following a Slack "usergroup" or "channel" (source_id).
+    source_kind: Mapped[str] = mapped_column(String(16), default="manual", server_default="manual")
+    source_id: Mapped[str | None] = mapped_column(String(32))
+    source_synced_at: Mapped[datetime | None]
 
     members: Mapped[list[Member]] = relationship(secondary="team_members", back_populates="teams")
 
@@ -244,3 +254,45 @@ class Comment(Base):
     text: Mapped[str] = mapped_column(Text)
     polarity: Mapped[float] = mapped_column(Float)
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="SET NULL"))
+
+
+class WorkspaceSetting(Base):
+    """Workspace-wide settings changed from Slack (the anonymity threshold new teams start with)."""
+
+    __tablename__ = "workspace_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class AuditEntry(Base):
+    """Who changed what, when: every configuration change made from Slack."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_user_id: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    detail: Mapped[str] = mapped_column(String(500))
+
+
+class HelpdeskAgent(Base):
+    """A helpdesk agent's email mapped to a Slack member, so their tickets count for the member's teams."""
+
+    __tablename__ = "helpdesk_agents"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)  # lower case
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+
+
+class HelpdeskGroup(Base):
+    """A helpdesk group (a Zendesk group, a Freshdesk group, an Intercom team…) counted for a Tandem team."""
+
+    __tablename__ = "helpdesk_groups"
+
+    name_key: Mapped[str] = mapped_column(String(255), primary_key=True)  # case-folded, spaces collapsed
+    name: Mapped[str] = mapped_column(String(255))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
