@@ -50,3 +50,20 @@ def set_opted_out(session: Session, slack_user_id: str, opted_out: bool) -> bool
     """Record the member's choice; False when the directory does not know them."""
     result = session.execute(update(Member).where(Member.slack_user_id == slack_user_id).values(opted_out=opted_out))
     return bool(result.rowcount)
+
+
+def member_named(session: Session, slack_user_id: str) -> Member | None:
+    return session.scalars(select(Member).where(Member.slack_user_id == slack_user_id)).first()
+
+
+def is_tandem_admin(member: Member | None) -> bool:
+    """Workspace admins and owners, and members added with `/pulse admin add`."""
+    return member is not None and not member.is_deleted and (member.is_admin or member.is_owner or member.tandem_admin)
+
+
+def member_ids_of(session: Session, slack_user_ids: Sequence[str]) -> dict[str, int]:
+    """Directory ids of the given Slack users that the directory knows."""
+    if not slack_user_ids:
+        return {}
+    rows = session.execute(select(Member.slack_user_id, Member.id).where(Member.slack_user_id.in_(slack_user_ids)))
+    return {slack_id: member_id for slack_id, member_id in rows}
