@@ -14,12 +14,12 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy.orm import Session
 
 from jobs.pulse_schedule import PulseSchedule, closes_at, due_at, pulse_date
-from jobs.question_bank import QuestionBank
+from jobs.question_bank import QuestionBank, with_questions
 from jobs.rotation import RotationSettings
 from jobs.round_plan import plan_round
 from storage.db import SessionFactory, transaction
 from storage.models import Team
-from storage.questions import current_versions, save_questions
+from storage.questions import active_questions, current_versions, seed_questions
 from storage.rounds import group_history, insert_round, latest_round, save_round_plan
 from storage.teams import pulsed_members, pulsed_teams
 
@@ -96,8 +96,10 @@ def _open_round(session: Session, team: Team, bank: QuestionBank, now: datetime,
             return None  # not yet anywhere, or the whole cycle went by while Tandem was down
         day, closing = cycle_day, closes_at(schedule, first)
 
-    save_questions(session, bank.all_questions(), now)
+    # The shipped bank only seeds new keys: after that, the questions are what admins made of them.
+    seed_questions(session, bank.all_questions(), now)
     versions = current_versions(session)
+    live_bank = with_questions(bank, active_questions(session))
     pulse = insert_round(session, team.id, day, closing, team.anonymity_threshold)
     if pulse is None:
         return None  # another process opened it
@@ -105,7 +107,7 @@ def _open_round(session: Session, team: Team, bank: QuestionBank, now: datetime,
     plan = plan_round(
         [member_id for member_id, _tz in members],
         team.anonymity_threshold,
-        bank,
+        live_bank,
         rotation,
         pulse.number,
         f"team-{team.id}",

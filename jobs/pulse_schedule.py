@@ -99,3 +99,13 @@ def remind_at(schedule: PulseSchedule, sent: datetime, tz: str | None, closes: d
 
 def closes_at(schedule: PulseSchedule, opened: datetime) -> datetime:
     return opened + timedelta(days=schedule.close_after_days)
+
+
+def next_pulse_day(schedule: PulseSchedule, now: datetime) -> date:
+    """The first pulse day (moved to a working day) that is today or later in UTC: what admins are told."""
+    today = now.astimezone(UTC).date()
+    for weeks in range(schedule.every_weeks + 1):
+        day = pulse_date(schedule, now + timedelta(weeks=weeks))
+        if day is not None and first_working_day(schedule, day) >= today:
+            return first_working_day(schedule, day)
+    raise AssertionError("every cadence has a pulse day within every_weeks + 1 weeks")

@@ -7,6 +7,7 @@ creates a new version while history keeps the old one.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -63,4 +64,21 @@ def parse_bank(data: dict[str, Any]) -> QuestionBank:
         enps=enps,
         agreement_labels=labels,
         enps_labels=(data["scale"]["enps"]["low"], data["scale"]["enps"]["high"]),
+    )
+
+
+def with_questions(bank: QuestionBank, questions: Sequence[Question]) -> QuestionBank:
+    """The bank as admins have shaped it: `questions` (the live, unretired ones) replace the shipped ones.
+
+    A driver without questions left drops out of rotation; eNPS stays as shipped unless reworded.
+    """
+    drivers = tuple(d for d in bank.drivers if any(q.driver == d for q in questions))
+    enps = next((q for q in questions if q.driver == ENPS_DRIVER), bank.enps)
+    return QuestionBank(
+        drivers=drivers,
+        driver_names=bank.driver_names,
+        questions=tuple(q for q in questions if q.driver in drivers),
+        enps=enps,
+        agreement_labels=bank.agreement_labels,
+        enps_labels=bank.enps_labels,
     )

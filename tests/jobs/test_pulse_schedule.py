@@ -4,7 +4,16 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from jobs.pulse_schedule import PulseSchedule, closes_at, due_at, member_zone, pulse_date, remind_at, still_in_window
+from jobs.pulse_schedule import (
+    PulseSchedule,
+    closes_at,
+    due_at,
+    member_zone,
+    next_pulse_day,
+    pulse_date,
+    remind_at,
+    still_in_window,
+)
 
 WEEKLY_TUESDAY = PulseSchedule()  # Tuesday 10:00-12:00 local, Monday to Friday
 MONDAY = date(2026, 11, 23)
@@ -91,3 +100,15 @@ def test_an_unknown_time_zone_falls_back_to_utc():
 def test_it_refuses_schedules_that_make_no_sense(settings):
     with pytest.raises(ValueError):
         PulseSchedule(**settings)
+
+
+def test_the_next_pulse_day_is_this_weeks_until_it_has_passed() -> None:
+    weekly = PulseSchedule(weekday=2)
+    assert next_pulse_day(weekly, datetime(2026, 11, 23, 9, tzinfo=UTC)) == date(2026, 11, 24)
+    assert next_pulse_day(weekly, datetime(2026, 11, 24, 9, tzinfo=UTC)) == date(2026, 11, 24)
+    assert next_pulse_day(weekly, datetime(2026, 11, 25, 9, tzinfo=UTC)) == date(2026, 12, 1)
+
+
+def test_the_next_pulse_day_skips_off_weeks() -> None:
+    every_two = PulseSchedule(weekday=2, every_weeks=2, anchor=date(2026, 11, 23))
+    assert next_pulse_day(every_two, datetime(2026, 11, 25, 9, tzinfo=UTC)) == date(2026, 12, 8)
