@@ -17,6 +17,7 @@ from bot.notifier import SlackNotifier
 from bot.settings import Settings
 from bot.slack_app import build_bolt_app
 from bot.slack_client import iter_user_pages, make_web_client
+from bot.slack_membership import SlackMembershipClient
 from jobs.directory import sync_directory
 from jobs.leader import SchedulerLeader
 from jobs.periods import Daily
@@ -24,6 +25,7 @@ from jobs.pulse_dispatch import PulseDispatcher
 from jobs.pulse_tick import PulseTick
 from jobs.question_bank import QuestionBank, load_default_bank
 from jobs.scheduler import RecurringJob, build_scheduler
+from jobs.team_links import links_summary, recheck_channels, sync_linked_teams
 from storage.db import SessionFactory, make_engine, make_session_factory, transaction
 from storage.slack_events import SLACK_EVENT_RETENTION, forget_slack_events_before
 
@@ -68,11 +70,17 @@ def recurring_jobs(client: WebClient, factory: SessionFactory) -> list[Recurring
     def sync_members(now: datetime) -> str:
         return sync_directory(iter_user_pages(client), factory, now).summary()
 
+    def sync_team_links(now: datetime) -> str:
+        slack = SlackMembershipClient(client)
+        reports = sync_linked_teams(factory, slack, now)
+        return f"{links_summary(reports)}; {recheck_channels(factory, slack, now).summary()}"
+
     def forget_old_event_ids(now: datetime) -> str:
         with transaction(factory) as session:
             return f"forgot {forget_slack_events_before(session, now - SLACK_EVENT_RETENTION)} event ids"
 
     return [
         RecurringJob("directory-sync", Daily(time_of_day(3, 0)), sync_members),
+        RecurringJob("team-links-sync", Daily(time_of_day(3, 30)), sync_team_links),
         RecurringJob("forget-slack-event-ids", Daily(time_of_day(4, 0)), forget_old_event_ids),
     ]

@@ -59,6 +59,9 @@ class SlackStandin:
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self.history: dict[str, list[dict[str, Any]]] = {}  # channel -> messages posted there
+        self.usergroups: dict[str, list[str]] = {}  # user group id (S…) -> its members' user ids
+        # channel id -> {"name", "members", "is_member", "is_archived", "is_private"} (see add_channel)
+        self.channels: dict[str, dict[str, Any]] = {}
         self.posts_per_user: dict[str, int] = {}
         self.post_limit: int | None = None  # chat.postMessage answers 429 above this many per second
         self._recent_posts: deque[float] = deque()
@@ -102,6 +105,15 @@ class SlackStandin:
             self._script(
                 method, _Scripted(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
             )
+
+    def add_channel(
+        self, channel_id: str, name: str, members: list[str], bot_is_member: bool = True, **flags: bool
+    ) -> None:
+        """A channel as conversations.info/members show it; Tandem's bot user is listed among the members
+        when it is in the channel, as Slack lists it. `flags`: is_archived, is_private."""
+        listed = [*members, BOT_USER_ID] if bot_is_member and BOT_USER_ID not in members else list(members)
+        with self._lock:
+            self.channels[channel_id] = {"name": name, "members": listed, "is_member": bot_is_member, **flags}
 
     def _script(self, method: str, answer: _Scripted) -> None:
         with self._lock:
@@ -240,6 +252,56 @@ def _users_info(s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
     raise _Error("user_not_found")
 
 
+def _usergroup_users(s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
+    with s._lock:
+        users = s.usergroups.get(str(b.get("usergroup") or ""))
+    if users is None:
+        raise _Error("no_such_subteam")
+    return {"users": list(users)}
+
+
+def _visible_channel(s: SlackStandin, channel_id: str) -> dict[str, Any]:
+    """Private channels Tandem is not in look exactly like channels that do not exist, as in Slack."""
+    with s._lock:
+        channel = s.channels.get(channel_id)
+        channel = dict(channel) if channel is not None else None
+    if channel is None or (channel.get("is_private") and not channel.get("is_member")):
+        raise _Error("channel_not_found")
+    return channel
+
+
+def _conversations_members(s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
+    members = list(_visible_channel(s, str(b.get("channel") or ""))["members"])
+    limit = max(1, min(int(b.get("limit") or 100), 1000))
+    cursor = b.get("cursor") or ""
+    offset = int(base64.b64decode(cursor).decode().split(":")[1]) if cursor else 0
+    following = offset + limit
+    next_cursor = base64.b64encode(f"member:{following}".encode()).decode() if following < len(members) else ""
+    return {"members": members[offset:following], "response_metadata": {"next_cursor": next_cursor}}
+
+
+def _conversations_info(s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
+    channel_id = str(b.get("channel") or "")
+    channel = _visible_channel(s, channel_id)
+    private = bool(channel.get("is_private"))
+    return {
+        "channel": {
+            "id": channel_id,
+            "name": channel["name"],
+            "is_channel": not private,
+            "is_group": False,
+            "is_im": False,
+            "is_private": private,
+            "is_archived": bool(channel.get("is_archived")),
+            "is_member": bool(channel.get("is_member")),
+            "is_general": False,
+            "created": 1_700_000_000,
+            "creator": "U00000000",
+            "name_normalized": channel["name"],
+        }
+    }
+
+
 def dm_channel(user_id: str) -> str:
     """The id of the app's DM with a user, stable like Slack's."""
     return "D" + user_id.removeprefix("U").removeprefix("W")[:10]
@@ -336,6 +398,9 @@ METHODS: dict[str, Handler] = {
         "users.list": _users_list,
         "users.info": _users_info,
         "conversations.open": _conversations_open,
+        "conversations.members": _conversations_members,
+        "conversations.info": _conversations_info,
+        "usergroups.users.list": _usergroup_users,
         "conversations.history": _history,
         "chat.postMessage": _post_message,
         "chat.update": _update,

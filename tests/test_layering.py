@@ -19,8 +19,10 @@ PURE_MODULES = [
     "jobs/rotation.py",
     "jobs/sentiment.py",
     "storage/records.py",
+    "storage/home_records.py",
     "bot/slack_requests.py",
     "bot/commands.py",
+    "bot/blocks/home.py",
 ]
 FORBIDDEN_IN_PURE = (
     "slack_bolt",

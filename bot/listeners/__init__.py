@@ -8,8 +8,9 @@ from datetime import datetime
 
 from slack_bolt import App
 
-from bot.listeners import commands, directory, pulse
+from bot.listeners import commands, directory, home, pulse, team_links
 from bot.listeners.events import EventTable
+from bot.slack_membership import SlackMembershipClient
 from jobs.question_bank import QuestionBank
 from storage.db import SessionFactory
 
@@ -19,7 +20,10 @@ def register_listeners(
 ) -> None:
     events = EventTable()
     directory.register(events, factory, clock)
+    slack = SlackMembershipClient(app.client)
+    team_links.register(events, factory, clock, slack)
+    home.register(app, events, factory, clock)
     events.attach(app)
-    commands.register(app, factory, clock)
+    commands.register(app, factory, clock, bank, background, slack)
     # Last: its catch-all answers buttons that no other surface claims.
     pulse.register(app, factory, clock, bank.agreement_labels, bank.driver_names, background)

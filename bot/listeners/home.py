@@ -1,0 +1,82 @@
+"""The App Home: published when someone opens it, and again after each of its buttons.
+
+Buttons acknowledge first, change the database in one transaction, then publish the new Home.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.home import DELETE_HISTORY_ACTION, OPT_IN_ACTION, OPT_OUT_ACTION
+from bot.home import publish_home
+from bot.listeners.events import EventTable
+from jobs.members import member_from_slack
+from storage.db import SessionFactory, transaction
+from storage.home import delete_participation
+from storage.members import member_named, set_opted_out, upsert_members
+from storage.records import MemberRecord
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, events: EventTable, factory: SessionFactory, clock: Callable[[], datetime]) -> None:
+    def on_home_opened(event: dict[str, Any], context: BoltContext) -> None:
+        user_id = event.get("user")
+        # The same event fires for the Messages tab; only the Home tab is Tandem's to draw.
+        if event.get("tab") != "home" or not isinstance(user_id, str) or context.client is None:
+            return
+        _learn_member(context.client, factory, user_id, clock())
+        publish_home(context.client, factory, user_id)
+
+    def on_opt(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user = body["user"]
+        opted_out = action["action_id"] == OPT_OUT_ACTION
+        with transaction(factory) as session:
+            if not set_opted_out(session, user["id"], opted_out):
+                # Not synced yet: keep the choice now; the directory sync fills in the profile later.
+                name = str(user.get("username") or user.get("name") or "")
+                record = MemberRecord(user["id"], name, name, None, "UTC", False, False, False, False)
+                upsert_members(session, [record], clock())
+                set_opted_out(session, user["id"], opted_out)
+        publish_home(client, factory, user["id"])
+
+    def on_delete_history(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        with transaction(factory) as session:
+            deleted = delete_participation(session, user_id)
+        log.info("deleted a member's participation history: %d deliveries", deleted)
+        publish_home(client, factory, user_id)
+
+    events.on("app_home_opened", on_home_opened)
+    app.action(OPT_OUT_ACTION)(on_opt)
+    app.action(OPT_IN_ACTION)(on_opt)
+    app.action(DELETE_HISTORY_ACTION)(on_delete_history)
+
+
+def _learn_member(client: WebClient, factory: SessionFactory, user_id: str, now: datetime) -> None:
+    """Add someone the directory does not know yet (before the first sync, or a brand-new person).
+
+    On a fresh install the admin who opens the Home is not in the directory: without this, nothing
+    would say they are an admin, and they would not see the set-up checklist.
+    """
+    with factory() as session:
+        if member_named(session, user_id) is not None:
+            return
+    try:
+        user = client.users_info(user=user_id).get("user") or {}
+    except SlackApiError as error:
+        log.info("users.info for an App Home visitor failed: %s", error.response.get("error"))
+        return
+    record = member_from_slack(user)
+    if record is not None:
+        with transaction(factory) as session:
+            upsert_members(session, [record], now)
