@@ -39,13 +39,13 @@ def problem_line(
     """The Slack mrkdwn line naming what keeps a team from working, or None when nothing does."""
     found = []
     if channel_id is None:
-        found.append("no digest channel")
+        found.append("no digest channel (`/pulse team channel NAME #channel`)")
     elif not channel_ok:
-        found.append(f"Tandem cannot post in <#{channel_id}> (invite it there)")
+        found.append(f"Tandem cannot post in <#{channel_id}> (type `/invite @Tandem` there)")
     if people < k:
         found.append(f"{people} people can answer, fewer than its threshold of {k}: its results never show")
     if not manager:
-        found.append("no manager")
+        found.append("no manager (`/pulse team manager NAME @person`)")
     return f"*{escape_mrkdwn(team)}*: " + "; ".join(found) if found else None
 
 

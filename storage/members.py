@@ -67,3 +67,11 @@ def member_ids_of(session: Session, slack_user_ids: Sequence[str]) -> dict[str, 
         return {}
     rows = session.execute(select(Member.slack_user_id, Member.id).where(Member.slack_user_id.in_(slack_user_ids)))
     return {slack_id: member_id for slack_id, member_id in rows}
+
+
+def record_opt_choice(session: Session, slack_user_id: str, name: str, opted_out: bool, now: datetime) -> None:
+    """Opt out or in; someone not synced yet is stored now with the choice (the directory sync fills in the rest)."""
+    if not set_opted_out(session, slack_user_id, opted_out):
+        record = MemberRecord(slack_user_id, name, name, None, "UTC", False, False, False, False)
+        upsert_members(session, [record], now)
+        set_opted_out(session, slack_user_id, opted_out)

@@ -14,16 +14,12 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from bot.http_app import create_http_app
-from bot.settings import Secret, Settings
-from bot.slack_app import build_bolt_app
-from bot.slack_client import make_web_client
 from storage.db import SessionFactory, make_session_factory
 from tests.live_server import LiveServer, Reply
-from tests.pulse_fixtures import BANK
+from tests.pulse_fixtures import serve_tandem
 from tests.pulse_payloads import slash_command
-from tests.slack_signing import SIGNING_SECRET, form_request, interaction_request
-from tests.slack_standin import BOT_TOKEN, SlackStandin, make_user
+from tests.slack_signing import form_request, interaction_request
+from tests.slack_standin import SlackStandin, make_user
 
 ADMIN = "U00000000"  # make_user(0) is the workspace's primary owner
 PEOPLE = [make_user(i, tz="Europe/London") for i in range(0, 12)]
@@ -74,13 +70,8 @@ class AdminWorld:
 @contextmanager
 def admin_world(engine: Engine, standin: SlackStandin, now: datetime) -> Iterator[AdminWorld]:
     standin.users.extend(PEOPLE)
-    settings = Settings(
-        slack_bot_token=Secret(BOT_TOKEN), slack_signing_secret=Secret(SIGNING_SECRET), slack_api_url=standin.base_url
-    )
     factory = make_session_factory(engine)
-    bolt_app = build_bolt_app(settings, make_web_client(settings), factory, clock=lambda: now, bank=BANK)
-    http = create_http_app(signing_secret=SIGNING_SECRET, bolt_app=bolt_app, factory=factory, engine=engine)
-    with LiveServer(http) as server:
+    with serve_tandem(engine, standin, factory, lambda: now) as server:
         yield AdminWorld(engine, factory, standin, server, now)
 
 

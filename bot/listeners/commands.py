@@ -26,9 +26,8 @@ from jobs.members import member_from_slack
 from jobs.question_bank import QuestionBank
 from jobs.team_links import MembershipUnavailable, SlackMembership
 from storage.db import SessionFactory, transaction
-from storage.members import is_tandem_admin, member_named, set_opted_out, upsert_members
+from storage.members import is_tandem_admin, member_named, record_opt_choice, upsert_members
 from storage.models import Team
-from storage.records import MemberRecord
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +99,9 @@ def register(
             ack(response_type="ephemeral", text=_with_help(error.problem, error.topic, admin))
             return
         if parsed.action in ("optout", "optin"):
-            _set_choice(factory, command, parsed.action == "optout", clock())
+            with transaction(factory) as session:
+                name = str(command.get("user_name") or "")
+                record_opt_choice(session, actor, name, parsed.action == "optout", clock())
             ack(response_type="ephemeral", text=OPTED_OUT if parsed.action == "optout" else OPTED_IN)
             background.submit(_logged, publish_home, client, factory, actor)
             return
@@ -242,17 +243,6 @@ def _admit(factory: SessionFactory, slack: SlackMembership, actor: str, now: dat
     with transaction(factory) as session:
         upsert_members(session, [record], now)
     return record.is_admin or record.is_owner
-
-
-def _set_choice(factory: SessionFactory, command: dict[str, Any], opted_out: bool, now: datetime) -> None:
-    user_id = str(command["user_id"])
-    with transaction(factory) as session:
-        if not set_opted_out(session, user_id, opted_out):
-            # Not synced yet: keep the choice now; the directory sync fills in the profile later.
-            name = str(command.get("user_name") or "")
-            record = MemberRecord(user_id, name, name, None, "UTC", False, False, False, False)
-            upsert_members(session, [record], now)
-            set_opted_out(session, user_id, opted_out)
 
 
 def _logged(work: Callable[..., Any], *args: Any, **kwargs: Any) -> None:

@@ -20,8 +20,7 @@ from bot.listeners.events import EventTable
 from jobs.members import member_from_slack
 from storage.db import SessionFactory, transaction
 from storage.home import delete_participation
-from storage.members import member_named, set_opted_out, upsert_members
-from storage.records import MemberRecord
+from storage.members import member_named, record_opt_choice, upsert_members
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +38,9 @@ def register(app: App, events: EventTable, factory: SessionFactory, clock: Calla
         ack()
         user = body["user"]
         opted_out = action["action_id"] == OPT_OUT_ACTION
+        name = str(user.get("username") or user.get("name") or "")
         with transaction(factory) as session:
-            if not set_opted_out(session, user["id"], opted_out):
-                # Not synced yet: keep the choice now; the directory sync fills in the profile later.
-                name = str(user.get("username") or user.get("name") or "")
-                record = MemberRecord(user["id"], name, name, None, "UTC", False, False, False, False)
-                upsert_members(session, [record], clock())
-                set_opted_out(session, user["id"], opted_out)
+            record_opt_choice(session, user["id"], name, opted_out, clock())
         publish_home(client, factory, user["id"])
 
     def on_delete_history(ack: Ack, body: dict[str, Any], client: WebClient) -> None:

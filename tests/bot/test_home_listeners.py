@@ -13,16 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from bot.http_app import create_http_app
-from bot.settings import Secret, Settings
-from bot.slack_app import build_bolt_app
-from bot.slack_client import make_web_client
 from jobs import pulse_answers
 from storage.models import Answer, Comment, Delivery, Member
 from tests.live_server import LiveServer, Reply
-from tests.pulse_fixtures import BANK, PulseWorld, make_world
-from tests.slack_signing import SIGNING_SECRET, event_callback, fixture, interaction_request, json_request
-from tests.slack_standin import BOT_TOKEN, SlackStandin, make_user
+from tests.pulse_fixtures import PulseWorld, make_world, serve_tandem
+from tests.slack_signing import event_callback, fixture, interaction_request, json_request
+from tests.slack_standin import SlackStandin, make_user
 from tests.storage.test_home import answer_everything, run_round
 
 _event_ids = itertools.count(1)
@@ -81,12 +77,7 @@ class Home:
 @pytest.fixture
 def home(engine: Engine, standin: SlackStandin) -> Iterator[Home]:
     world = make_world(engine, standin, datetime.now(UTC))
-    settings = Settings(
-        slack_bot_token=Secret(BOT_TOKEN), slack_signing_secret=Secret(SIGNING_SECRET), slack_api_url=standin.base_url
-    )
-    bolt_app = build_bolt_app(settings, make_web_client(settings), world.factory, clock=world.clock, bank=BANK)
-    http = create_http_app(signing_secret=SIGNING_SECRET, bolt_app=bolt_app, factory=world.factory, engine=engine)
-    with LiveServer(http) as server:
+    with serve_tandem(engine, standin, world.factory, world.clock) as server:
         yield Home(world, server)
 
 

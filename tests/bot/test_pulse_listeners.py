@@ -13,18 +13,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select, update
 
-from bot.http_app import create_http_app
-from bot.settings import Secret, Settings
-from bot.slack_app import build_bolt_app
-from bot.slack_client import make_web_client
 from jobs.pulse_rounds import open_due_rounds
 from storage.db import transaction
 from storage.models import Answer, Comment, Delivery, Member, PulseRound
 from tests.live_server import LiveServer, Reply
-from tests.pulse_fixtures import BANK, PulseWorld, make_world
+from tests.pulse_fixtures import BANK, PulseWorld, make_world, serve_tandem
 from tests.pulse_payloads import answer_buttons, button_click, comment_submission, slash_command, value_of
-from tests.slack_signing import SIGNING_SECRET, form_request, interaction_request
-from tests.slack_standin import BOT_TOKEN, SlackStandin
+from tests.slack_signing import form_request, interaction_request
+from tests.slack_standin import SlackStandin
 
 
 @dataclass
@@ -64,14 +60,7 @@ def pulse(engine: Engine, standin: SlackStandin) -> Iterator[Pulse]:
             select(Member.slack_user_id, Delivery.message_ts).join(Delivery, Delivery.member_id == Member.id)
         ):
             dms[user]["ts"] = ts
-    settings = Settings(
-        slack_bot_token=Secret(BOT_TOKEN), slack_signing_secret=Secret(SIGNING_SECRET), slack_api_url=standin.base_url
-    )
-    bolt_app = build_bolt_app(
-        settings, make_web_client(settings), world.factory, clock=lambda: datetime.now(UTC), bank=BANK
-    )
-    http = create_http_app(signing_secret=SIGNING_SECRET, bolt_app=bolt_app, factory=world.factory, engine=engine)
-    with LiveServer(http) as server:
+    with serve_tandem(engine, standin, world.factory, lambda: datetime.now(UTC)) as server:
         yield Pulse(world, server, opened.round_id, dms)
 
 

@@ -12,19 +12,15 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from bot.http_app import create_http_app
-from bot.settings import Secret, Settings
-from bot.slack_app import build_bolt_app
-from bot.slack_client import make_web_client
 from jobs.members import member_from_slack
 from storage.db import transaction
 from storage.members import upsert_members
 from storage.models import Member, Team, TeamMember
 from storage.teams import add_team_members, create_team
 from tests.live_server import LiveServer
-from tests.pulse_fixtures import BANK, PulseWorld, make_world
-from tests.slack_signing import SIGNING_SECRET, event_callback, json_request
-from tests.slack_standin import BOT_TOKEN, BOT_USER_ID, SlackStandin, make_user
+from tests.pulse_fixtures import PulseWorld, make_world, serve_tandem
+from tests.slack_signing import event_callback, json_request
+from tests.slack_standin import BOT_USER_ID, SlackStandin, make_user
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 _event_ids = itertools.count(1)
@@ -90,14 +86,7 @@ def links(engine: Engine, standin: SlackStandin) -> Iterator[Links]:
     records = [member_from_slack(make_user(i)) for i in range(6)]
     with transaction(world.factory) as session:
         upsert_members(session, [r for r in records if r is not None], NOW)
-    settings = Settings(
-        slack_bot_token=Secret(BOT_TOKEN), slack_signing_secret=Secret(SIGNING_SECRET), slack_api_url=standin.base_url
-    )
-    bolt_app = build_bolt_app(
-        settings, make_web_client(settings), world.factory, clock=lambda: datetime.now(UTC), bank=BANK
-    )
-    http = create_http_app(signing_secret=SIGNING_SECRET, bolt_app=bolt_app, factory=world.factory, engine=engine)
-    with LiveServer(http) as server:
+    with serve_tandem(engine, standin, world.factory, lambda: datetime.now(UTC)) as server:
         yield Links(world, server)
 
 

@@ -268,9 +268,9 @@ def test_configuration_problems_name_each_broken_team_in_one_line(world: PulseWo
         problems = configuration_problems(session)
     assert problems == [
         "*&lt;!channel&gt; tiny*: 3 people can answer, fewer than its threshold of 5: its results never show; "
-        "no manager",
-        "*Locked out*: Tandem cannot post in <#C2> (invite it there)",
-        "*No channel*: no digest channel",
+        "no manager (`/pulse team manager NAME @person`)",
+        "*Locked out*: Tandem cannot post in <#C2> (type `/invite @Tandem` there)",
+        "*No channel*: no digest channel (`/pulse team channel NAME #channel`)",
         "*Thinned out*: 4 people can answer, fewer than its threshold of 5: its results never show",
     ]
 
