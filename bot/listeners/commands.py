@@ -16,7 +16,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.admin import overview, settings, teams
-from bot.admin.context import AdminError, CommandContext, Reply
+from bot.admin.context import AdminError, CommandContext, Reply, learn_members
 from bot.admin.forms import MEMBERS_CALLBACK, SCHEDULE_CALLBACK, ScheduleChoice, read_members_form, read_schedule_form
 from bot.command_help import help_text
 from bot.command_words import CommandError
@@ -125,6 +125,7 @@ def register(
         if not users:
             ack(response_action="errors", errors={"members": "Pick at least one person."})
             return
+        learn_members(factory, slack, users, clock())
         reply = _in_form(
             factory, slack, actor, clock(), team_id, lambda ctx, team: teams.change_members(ctx, team, users, adding)
         )
@@ -161,10 +162,15 @@ class _FormErrors(Exception):
 def _run(
     handler: Handler, factory: SessionFactory, slack: SlackMembership, actor: str, now: datetime, parsed: PulseCommand
 ) -> Reply:
-    """One command, one transaction: an AdminError (or any failure) rolls the whole change back."""
+    """One command, one transaction: an AdminError (or any failure) rolls the whole change back.
+
+    What Slack must answer (new people, the channel's state) is asked first, outside the transaction.
+    """
     try:
+        learn_members(factory, slack, parsed.users, now)
+        check = slack.channel_check(parsed.channel) if parsed.action == "team.channel" else None
         with transaction(factory) as session:
-            return handler(CommandContext(session, actor, now, slack), parsed)
+            return handler(CommandContext(session, actor, now, slack, check), parsed)
     except AdminError as error:
         return Reply(_with_help(error.problem, error.topic, True), refresh_home=False)
     except MembershipUnavailable as error:

@@ -223,3 +223,20 @@ def test_teams_lists_sizes_and_pages(world: AdminWorld) -> None:
         session.execute(Member.__table__.update().where(Member.slack_user_id == "U00000002").values(opted_out=True))
     assert "*Support*: 1 of 2" in world.slash("teams")
     assert "There is no page 3" in world.slash("teams page 3")
+
+
+def test_a_refused_command_leaves_everything_as_it_was(world: AdminWorld) -> None:
+    world.slash("team create Support")
+    world.slash("team create Sales")
+    before = world.count(AuditEntry)
+    assert "already exists" in world.slash("team rename Support to sales")
+    assert "There is no team called `Nope`" in world.slash("privacy threshold 4 Nope")
+    assert world.count(AuditEntry) == before
+    assert team_row(world, "Support").anonymity_threshold == 5
+    assert "at least *5* people" in world.slash("privacy")
+
+
+def test_smart_quotes_from_a_phone_work_over_the_wire(world: AdminWorld) -> None:
+    world.slash("team create Customer Support")
+    answer = world.slash(f"team add \u201cCustomer Support\u201d {mention(1)}  {mention(2)}")
+    assert "2 added to *Customer Support*" in answer
