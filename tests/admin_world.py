@@ -38,7 +38,7 @@ class AdminWorld:
 
     def slash(self, text: str, user: str = ADMIN) -> str:
         """`/pulse text` as `user`; the ephemeral answer's text ("" when the command opened a form)."""
-        fields = {**slash_command(user, text), "response_url": self.standin.base_url + "_response/" + user}
+        fields = {**slash_command(user, text), "response_url": self.standin.response_url(user)}
         reply = self.post(*form_request(fields))
         assert reply.status == 200, reply.text
         if not reply.body:

@@ -88,6 +88,10 @@ class SlackStandin:
     def __exit__(self, *_exc: object) -> None:
         self.stop()
 
+    def response_url(self, key: str) -> str:
+        """A slash command's response_url that lands here (recorded as calls to "response_url")."""
+        return self.base_url.replace("/api/", f"/response/{key}")
+
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
@@ -184,6 +188,12 @@ def _make_handler(standin: SlackStandin) -> type[BaseHTTPRequestHandler]:
             if self.path.startswith("/upload/"):
                 standin.uploads[self.path.removeprefix("/upload/")] = raw
                 self._send(200, b"OK - %d" % len(raw), "text/plain")
+                return
+            if self.path.startswith("/response/"):  # a slash command's response_url: Slack shows the text
+                body = json.loads(raw or b"{}")
+                with standin._lock:
+                    standin.calls.append(RecordedCall("response_url", {"path": self.path, **body}, {}))
+                self._send(200, b"ok", "text/plain")
                 return
             if self.path == "/_standin/stats":
                 self._send(200, json.dumps(standin.stats()).encode(), "application/json")

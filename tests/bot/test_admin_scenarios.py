@@ -160,7 +160,8 @@ def test_a_team_linked_to_a_user_group_takes_its_members(world: AdminWorld) -> N
     world.standin.usergroups["S0SUPPORT1"] = ["U00000001", "U00000002", "U00000003"]
     world.slash("team create Support")
     assert "follows <!subteam^S0SUPPORT1>" in world.slash("team link Support <!subteam^S0SUPPORT1|@support>")
-    world.standin.wait_for("_response/" + ADMIN)
+    (follow_up,) = world.standin.wait_for("response_url")
+    assert "3 added, 0 removed" in follow_up.body["text"]
     assert world.count(TeamMember) == 3
     assert "its members come from there" in world.slash(f"team add Support {mention(4)}")
     assert "no longer follows" in world.slash("team unlink Support")
@@ -240,3 +241,14 @@ def test_smart_quotes_from_a_phone_work_over_the_wire(world: AdminWorld) -> None
     world.slash("team create Customer Support")
     answer = world.slash(f"team add \u201cCustomer Support\u201d {mention(1)}  {mention(2)}")
     assert "2 added to *Customer Support*" in answer
+
+
+def test_a_team_linked_to_a_channel_takes_its_people_and_show_describes_it(world: AdminWorld) -> None:
+    world.standin.add_channel("C0ONCALL01", "on-call", ["U00000007", "U00000008"])
+    world.slash("team create On Call")
+    world.slash(f'team manager "On Call" {mention(7)}')
+    assert "follows <#C0ONCALL01>" in world.slash('team link "On Call" <#C0ONCALL01|on-call>')
+    world.standin.wait_for("response_url")
+    shown = world.slash("team show on call")
+    assert "*On Call*: 2 members (following <#C0ONCALL01>)" in shown
+    assert "Manager: <@U00000007>" in shown and "weekly on Tuesday at 10:00" in shown
