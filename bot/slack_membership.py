@@ -11,7 +11,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from jobs.team_links import ChannelCheck, LinkSourceMissing, MembershipUnavailable
+from jobs.membership import ChannelCheck, LinkSourceMissing, MembershipUnavailable
 
 CHANNEL_MEMBERS_PAGE = 1000
 NOT_VISIBLE = "that channel does not exist or Tandem cannot see it (private channels: invite Tandem first)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -38,7 +39,20 @@ class OpenedRound:
     groups: int
 
 
-def team_schedule(team: Team) -> PulseSchedule:
+class ScheduledTeam(Protocol):
+    """What a schedule is made of: a Team, or a row of its schedule columns."""
+
+    pulse_weekday: int
+    window_start_minute: int
+    window_end_minute: int
+    every_weeks: int
+    working_days: str
+    reminder_after_days: int
+    close_after_days: int
+    created_at: datetime
+
+
+def team_schedule(team: ScheduledTeam) -> PulseSchedule:
     return PulseSchedule(
         weekday=team.pulse_weekday,
         window_start=_time_of(team.window_start_minute),

@@ -11,15 +11,13 @@ Jobs reach Slack only through the `SlackMembership` port; `bot.slack_membership`
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
 
-from jobs.members import SLACKBOT_ID, member_from_slack
+from jobs.membership import ChannelCheck, LinkSourceMissing, MembershipUnavailable, SlackMembership, look_up_unknown
 from storage.db import SessionFactory, transaction
 from storage.members import upsert_members
-from storage.records import MemberRecord
 from storage.team_links import (
     add_members_to_teams,
     digest_channels,
@@ -42,42 +40,6 @@ LINK_KINDS = (USERGROUP, CHANNEL)
 # minute). The daily directory sync runs first, so normally there are a handful; a workspace that was
 # never synced gets the rest on the next run, after that night's directory sync.
 LOOKUP_LIMIT = 300
-
-
-# -- the port -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ChannelCheck:
-    """Whether Tandem can post to a channel: it exists, is not archived, and Tandem is in it."""
-
-    ok: bool
-    name: str
-    problem: str  # one line for an admin; "" when ok
-
-
-class LinkSourceMissing(Exception):
-    """The user group or channel is gone, disabled, or hidden from Tandem. The message says which, in one line."""
-
-
-class MembershipUnavailable(Exception):
-    """Slack could not answer now (network, server error, rate limit after retries, a missing scope)."""
-
-
-class SlackMembership(Protocol):
-    def usergroup_members(self, usergroup_id: str) -> list[str]:
-        """Slack user ids in the user group; raises LinkSourceMissing, MembershipUnavailable."""
-        ...
-
-    def channel_members(self, channel_id: str) -> list[str]:
-        """Slack user ids in the channel, every page; raises LinkSourceMissing, MembershipUnavailable."""
-        ...
-
-    def channel_check(self, channel_id: str) -> ChannelCheck:
-        """Raises MembershipUnavailable only when Slack gave no answer; a missing channel is a failed check."""
-        ...
-
-    def user_profile(self, user_id: str) -> dict[str, Any] | None:
-        """The users.info user object, or None when Slack does not know the user."""
-        ...
 
 
 # -- reports --------------------------------------------------------------------------------------
@@ -191,7 +153,7 @@ def follow_membership_change(
         team_ids = teams_following(session, kind, source_id)
     if not team_ids or not (joined or left):
         return 0, 0
-    records, _fetched = _look_up_unknown(factory, slack, joined, LOOKUP_LIMIT)
+    records, _fetched = look_up_unknown(factory, slack, joined, LOOKUP_LIMIT)
     with transaction(factory) as session:
         if records:
             upsert_members(session, records, now)
@@ -263,7 +225,7 @@ def _apply_source(
     lookup_limit: int,
 ) -> list[LinkSyncReport]:
     """Each team in `following` gets exactly the humans among `user_ids`, in a transaction of its own."""
-    records, fetched = _look_up_unknown(factory, slack, user_ids, lookup_limit)
+    records, fetched = look_up_unknown(factory, slack, user_ids, lookup_limit)
     source = f"{kind} {source_id}"
     reports = []
     for index, (team_id, name) in enumerate(following):
@@ -280,27 +242,3 @@ def _apply_source(
             set_source_synced(session, team_id, now)
         reports.append(LinkSyncReport(team_id, name, source, added, removed, fetched if index == 0 else 0))
     return reports
-
-
-def _look_up_unknown(
-    factory: SessionFactory, slack: SlackMembership, user_ids: Iterable[str], limit: int
-) -> tuple[list[MemberRecord], int]:
-    """Profiles of the people the directory does not know yet (bots come back as nothing); (records, looked up)."""
-    wanted = [u for u in dict.fromkeys(user_ids) if u and u != SLACKBOT_ID]
-    if not wanted:
-        return [], 0
-    with factory() as session:
-        known = directory_users(session, wanted)
-    unknown = [u for u in wanted if u not in known]
-    if len(unknown) > limit:
-        log.warning(
-            "%d people are not in the directory yet; looking up %d now, the rest next time", len(unknown), limit
-        )
-        unknown = unknown[:limit]
-    records = []
-    for user_id in unknown:
-        profile = slack.user_profile(user_id)
-        record = member_from_slack(profile) if profile else None
-        if record is not None:
-            records.append(record)
-    return records, len(unknown)

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot.command_words import WEEKDAYS
-from jobs.members import member_from_slack
-from jobs.team_links import ChannelCheck, MembershipUnavailable, SlackMembership
+from jobs.membership import ChannelCheck, SlackMembership
 from storage.audit import record_change
-from storage.db import SessionFactory, transaction
-from storage.members import member_ids_of, upsert_members
+from storage.members import member_ids_of
 from storage.models import Team
 from storage.teams import team_named
 
-LOOKUPS = 40  # users.info calls one command may make (Tier 4: about 100 a minute)
-LOOKUP_THREADS = 8
 # Work that must wait until the change is committed and Slack has its answer (a sync, a Home refresh).
 # It gets a `say` that reaches the admin afterwards (an ephemeral follow-up through the response URL).
 FollowUp = Callable[[Callable[[str], None]], None]
@@ -59,31 +53,6 @@ class CommandContext:
         and the users that cannot be members: bots, deactivated or unknown to Slack."""
         known = member_ids_of(self.session, list(user_ids))
         return known, [user for user in dict.fromkeys(user_ids) if user not in known]
-
-
-def learn_members(factory: SessionFactory, slack: SlackMembership, user_ids: Sequence[str], now: datetime) -> None:
-    """Look up (users.info, a few at a time) and store the people the directory does not know yet.
-
-    Runs before a command's transaction, so no lock is held while Slack answers. At most LOOKUPS people:
-    a workspace that was never synced should run `tandem users sync` rather than wait on a command.
-    """
-    with factory.begin() as session:
-        missing = [user for user in dict.fromkeys(user_ids) if user not in member_ids_of(session, list(user_ids))]
-    if not missing:
-        return
-    with ThreadPoolExecutor(max_workers=LOOKUP_THREADS) as pool:
-        profiles = list(pool.map(partial(_profile_or_none, slack), missing[:LOOKUPS]))
-    records = [r for r in (member_from_slack(p or {}) for p in profiles) if r is not None]
-    if records:
-        with transaction(factory) as session:
-            upsert_members(session, records, now)
-
-
-def _profile_or_none(slack: SlackMembership, user_id: str) -> dict[str, Any] | None:
-    try:
-        return slack.user_profile(user_id)
-    except MembershipUnavailable:
-        return None  # Slack did not answer: the command names them as people it could not add
 
 
 @dataclass(frozen=True)

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date, datetime
+from functools import lru_cache
+
 from sqlalchemy import func, or_, select
 
 from bot.admin.context import AdminError, CommandContext, Reply, channel_link, mention, schedule_words
 from bot.commands import PulseCommand
 from jobs.pulse_rounds import team_schedule
-from jobs.pulse_schedule import next_pulse_day
+from jobs.pulse_schedule import PulseSchedule, next_pulse_day
 from storage.audit import count_changes, recent_changes
 from storage.helpdesk_map import map_agent, map_group, mapped_agents, mapped_groups
 from storage.home import configuration_problems
 from storage.members import count_members, member_named
 from storage.models import Delivery, Member, PulseRound, Team
-from storage.teams import team_summaries
+from storage.teams import team_schedule_rows, team_summaries
 
 TEAMS_PAGE = 40
 AUDIT_PAGE = 20
 STATUS_ROWS = 10
+WEEKLY_ANCHOR = date(2026, 1, 5)
 
 
 def teams(ctx: CommandContext, command: PulseCommand) -> Reply:
@@ -41,11 +46,11 @@ def teams(ctx: CommandContext, command: PulseCommand) -> Reply:
 
 
 def status(ctx: CommandContext, command: PulseCommand) -> Reply:
-    summaries = team_summaries(ctx.session)
-    running = [s.team for s in summaries if not s.team.paused]
-    upcoming = sorted((next_pulse_day(team_schedule(team), ctx.now), team.name) for team in running)
+    rows = team_schedule_rows(ctx.session)
+    running = [row for row in rows if not row.paused]
+    upcoming = sorted((_next_day(team_schedule(row), ctx.now), row.name) for row in running)
     lines = [
-        f"*Tandem status*: {len(summaries)} teams ({len(summaries) - len(running)} paused), "
+        f"*Tandem status*: {len(rows)} teams ({len(rows) - len(running)} paused), "
         f"{count_members(ctx.session, active_only=True):,} people in the directory",
         "*Next rounds*",
         *(f"• {day:%a %d %b}: {name}" for day, name in upcoming[:STATUS_ROWS]),
@@ -62,31 +67,47 @@ def status(ctx: CommandContext, command: PulseCommand) -> Reply:
     return Reply("\n".join(lines), refresh_home=False)
 
 
+@lru_cache(maxsize=256)
+def _next_day_cached(schedule: PulseSchedule, now: datetime) -> date:
+    return next_pulse_day(schedule, now)
+
+
+def _next_day(schedule: PulseSchedule, now: datetime) -> date:
+    """Most teams share a handful of schedules: work each out once. A weekly cadence ignores its anchor."""
+    if schedule.every_weeks == 1:
+        schedule = replace(schedule, anchor=WEEKLY_ANCHOR)
+    return _next_day_cached(schedule, now)
+
+
 def _last_rounds(ctx: CommandContext) -> list[str]:
-    """Participation of the most recently closed rounds, one per team; a count only when it reached k."""
+    """Participation of the most recently closed rounds, one per team; a count only when it reached k.
+
+    Picks the rounds first and counts deliveries for those few only (not for every team's latest round).
+    """
     latest = (
         select(PulseRound.team_id, func.max(PulseRound.number).label("number"))
         .where(PulseRound.closed_at.is_not(None))
         .group_by(PulseRound.team_id)
         .subquery()
     )
-    rows = ctx.session.execute(
-        select(
-            Team.name,
-            PulseRound.number,
-            PulseRound.anonymity_threshold,
-            func.count(Delivery.id),
-            func.count(Delivery.id).filter(Delivery.answered.is_(True)),
-        )
+    rounds = ctx.session.execute(
+        select(PulseRound.id, Team.name, PulseRound.number, PulseRound.anonymity_threshold)
         .join(latest, (latest.c.team_id == PulseRound.team_id) & (latest.c.number == PulseRound.number))
         .join(Team, Team.id == PulseRound.team_id)
-        .outerjoin(Delivery, Delivery.round_id == PulseRound.id)
-        .group_by(Team.name, PulseRound.id, PulseRound.number, PulseRound.anonymity_threshold, PulseRound.closed_at)
         .order_by(PulseRound.closed_at.desc())
         .limit(STATUS_ROWS)
-    )
+    ).all()
+    counts = {
+        round_id: (asked, answered)
+        for round_id, asked, answered in ctx.session.execute(
+            select(Delivery.round_id, func.count(), func.count().filter(Delivery.answered.is_(True)))
+            .where(Delivery.round_id.in_([r.id for r in rounds]))
+            .group_by(Delivery.round_id)
+        )
+    }
     lines = []
-    for name, number, k, asked, answered in rows:
+    for round_id, name, number, k in rounds:
+        asked, answered = counts.get(round_id, (0, 0))
         if answered >= k and asked:
             lines.append(f"• {name} round {number}: {answered} of {asked} answered ({answered / asked:.0%})")
         else:

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from bot.admin.context import AdminError, CommandContext, Reply, channel_link, mention, schedule_words
 from bot.admin.forms import members_form
 from bot.commands import PulseCommand
-from jobs.team_links import CHANNEL, USERGROUP, LinkSourceMissing, MembershipUnavailable, sync_linked_team
+from jobs.membership import LinkSourceMissing, MembershipUnavailable
+from jobs.team_links import CHANNEL, USERGROUP, sync_linked_team
 from storage.db import SessionFactory
 from storage.models import PulseRound, Team
 from storage.team_links import remove_members_from_teams

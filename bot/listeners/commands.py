@@ -16,15 +16,15 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.admin import overview, settings, teams
-from bot.admin.context import AdminError, CommandContext, Reply, learn_members
+from bot.admin.context import AdminError, CommandContext, Reply
 from bot.admin.forms import MEMBERS_CALLBACK, SCHEDULE_CALLBACK, ScheduleChoice, read_members_form, read_schedule_form
 from bot.command_help import help_text
 from bot.command_words import CommandError
 from bot.commands import PulseCommand, parse_pulse_command
 from bot.home import publish_home
 from jobs.members import member_from_slack
+from jobs.membership import MembershipUnavailable, SlackMembership, learn_members
 from jobs.question_bank import QuestionBank
-from jobs.team_links import MembershipUnavailable, SlackMembership
 from storage.db import SessionFactory, transaction
 from storage.members import is_tandem_admin, member_named, record_opt_choice, upsert_members
 from storage.models import Team
@@ -41,6 +41,8 @@ NOT_ADMIN = (
     "Only Tandem admins can do that. Workspace admins and owners are Tandem admins, and they can add you "
     "with `/pulse admin add @you`."
 )
+# Commands that only read (the others may write, and take the database's write lock on SQLite).
+READ_ONLY = frozenset({"status", "teams", "audit", "admins", "helpdesk", "team.show", "privacy", "schedule.form"})
 FAILED = "Something went wrong on Tandem's side and nothing was changed. Please try again in a minute."
 
 
@@ -169,7 +171,8 @@ def _run(
     try:
         learn_members(factory, slack, parsed.users, now)
         check = slack.channel_check(parsed.channel) if parsed.action == "team.channel" else None
-        with transaction(factory) as session:
+        # Reading commands skip the SQLite writer lock: a status must not queue behind (or hold up) writes.
+        with (factory.begin() if parsed.action in READ_ONLY else transaction(factory)) as session:
             return handler(CommandContext(session, actor, now, slack, check), parsed)
     except AdminError as error:
         return Reply(_with_help(error.problem, error.topic, True), refresh_home=False)

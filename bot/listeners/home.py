@@ -12,15 +12,15 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.blocks.home import DELETE_HISTORY_ACTION, OPT_IN_ACTION, OPT_OUT_ACTION
 from bot.home import publish_home
 from bot.listeners.events import EventTable
-from jobs.members import member_from_slack
+from bot.slack_membership import SlackMembershipClient
+from jobs.membership import learn_members
 from storage.db import SessionFactory, transaction
 from storage.home import delete_participation
-from storage.members import member_named, record_opt_choice, upsert_members
+from storage.members import record_opt_choice
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,9 @@ def register(app: App, events: EventTable, factory: SessionFactory, clock: Calla
         # The same event fires for the Messages tab; only the Home tab is Tandem's to draw.
         if event.get("tab") != "home" or not isinstance(user_id, str) or context.client is None:
             return
-        _learn_member(context.client, factory, user_id, clock())
+        # On a fresh install the admin opening the Home is not in the directory yet: without a lookup
+        # nothing would say they are an admin, and they would not see the set-up checklist.
+        learn_members(factory, SlackMembershipClient(context.client), [user_id], clock())
         publish_home(context.client, factory, user_id)
 
     def on_opt(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
@@ -55,23 +57,3 @@ def register(app: App, events: EventTable, factory: SessionFactory, clock: Calla
     app.action(OPT_OUT_ACTION)(on_opt)
     app.action(OPT_IN_ACTION)(on_opt)
     app.action(DELETE_HISTORY_ACTION)(on_delete_history)
-
-
-def _learn_member(client: WebClient, factory: SessionFactory, user_id: str, now: datetime) -> None:
-    """Add someone the directory does not know yet (before the first sync, or a brand-new person).
-
-    On a fresh install the admin who opens the Home is not in the directory: without this, nothing
-    would say they are an admin, and they would not see the set-up checklist.
-    """
-    with factory() as session:
-        if member_named(session, user_id) is not None:
-            return
-    try:
-        user = client.users_info(user=user_id).get("user") or {}
-    except SlackApiError as error:
-        log.info("users.info for an App Home visitor failed: %s", error.response.get("error"))
-        return
-    record = member_from_slack(user)
-    if record is not None:
-        with transaction(factory) as session:
-            upsert_members(session, [record], now)

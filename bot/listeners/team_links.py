@@ -15,10 +15,10 @@ from typing import Any
 from slack_bolt import BoltContext
 
 from bot.listeners.events import EventTable
+from jobs.membership import SlackMembership
 from jobs.team_links import (
     CHANNEL,
     USERGROUP,
-    SlackMembership,
     follow_membership_change,
     follow_source_snapshot,
     record_channel_ok,

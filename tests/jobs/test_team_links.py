@@ -12,8 +12,8 @@ from bot.settings import Secret, Settings
 from bot.slack_client import make_web_client
 from bot.slack_membership import SlackMembershipClient
 from jobs.members import member_from_slack
+from jobs.membership import LinkSourceMissing
 from jobs.team_links import (
-    LinkSourceMissing,
     links_summary,
     recheck_channels,
     sync_linked_team,
