@@ -188,11 +188,9 @@ def admin_overview(session: Session) -> AdminOverview:
     )
 
 
-def configuration_problems(session: Session, limit: int = MAX_PROBLEMS) -> list[str]:
-    """One Slack mrkdwn line per team that is set up so it cannot work, then "… and N more" past `limit`.
-
-    One grouped query for every team, so it stays fast with 1,000 teams and 20,000 members.
-    """
+def team_health(session: Session) -> list[Any]:
+    """Every team's name, schedule columns, digest channel, manager, k, and how many of its people can
+    answer (active, not opted out), by name: one grouped query, fast with 1,000 teams and 20,000 members."""
     reachable = (
         select(TeamMember.team_id, func.count().label("people"))
         .join(Member, Member.id == TeamMember.member_id)
@@ -200,19 +198,47 @@ def configuration_problems(session: Session, limit: int = MAX_PROBLEMS) -> list[
         .group_by(TeamMember.team_id)
         .subquery()
     )
-    rows = session.execute(
-        select(
-            Team.name,
-            Team.channel_id,
-            Team.channel_ok,
-            Team.manager_user_id,
-            Team.anonymity_threshold,
-            func.coalesce(reachable.c.people, 0),
+    return list(
+        session.execute(
+            select(
+                Team.name,
+                Team.paused,
+                Team.pulse_weekday,
+                Team.window_start_minute,
+                Team.window_end_minute,
+                Team.every_weeks,
+                Team.working_days,
+                Team.reminder_after_days,
+                Team.close_after_days,
+                Team.created_at,
+                Team.channel_id,
+                Team.channel_ok,
+                Team.manager_user_id,
+                Team.anonymity_threshold,
+                func.coalesce(reachable.c.people, 0).label("people"),
+            )
+            .outerjoin(reachable, reachable.c.team_id == Team.id)
+            .order_by(Team.name)
         )
-        .outerjoin(reachable, reachable.c.team_id == Team.id)
-        .order_by(Team.name)
     )
-    lines = [line for row in rows if (line := problem_line(*row)) is not None]
+
+
+def configuration_problems(session: Session, limit: int = MAX_PROBLEMS, teams: list[Any] | None = None) -> list[str]:
+    """One Slack mrkdwn line per team that is set up so it cannot work, then "… and N more" past `limit`.
+
+    `teams`: rows of `team_health`, when the caller has them already.
+    """
+    rows = team_health(session) if teams is None else teams
+    lines = [
+        line
+        for row in rows
+        if (
+            line := problem_line(
+                row.name, row.channel_id, row.channel_ok, row.manager_user_id, row.anonymity_threshold, row.people
+            )
+        )
+        is not None
+    ]
     if len(lines) > limit:
         return [*lines[:limit], f"… and {len(lines) - limit} more teams with problems"]
     return lines

@@ -93,23 +93,3 @@ def pulsed_members(session: Session, team_id: int) -> list[tuple[int, str]]:
         .order_by(Member.id)
     )
     return [(member_id, tz) for member_id, tz in rows]
-
-
-def team_schedule_rows(session: Session) -> list[Any]:
-    """Every team's name, paused flag and schedule columns, as light rows (no ORM objects)."""
-    return list(
-        session.execute(
-            select(
-                Team.name,
-                Team.paused,
-                Team.pulse_weekday,
-                Team.window_start_minute,
-                Team.window_end_minute,
-                Team.every_weeks,
-                Team.working_days,
-                Team.reminder_after_days,
-                Team.close_after_days,
-                Team.created_at,
-            ).order_by(Team.id)
-        )
-    )

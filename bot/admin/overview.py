@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime
-from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import func, or_, select
 
 from bot.admin.context import AdminError, CommandContext, Reply, channel_link, mention, schedule_words
 from bot.commands import PulseCommand
 from jobs.pulse_rounds import team_schedule
-from jobs.pulse_schedule import PulseSchedule, next_pulse_day
+from jobs.pulse_schedule import next_pulse_day
 from storage.audit import count_changes, recent_changes
 from storage.helpdesk_map import map_agent, map_group, mapped_agents, mapped_groups
-from storage.home import configuration_problems
+from storage.home import configuration_problems, team_health
 from storage.members import count_members, member_named
 from storage.models import Delivery, Member, PulseRound, Team
-from storage.teams import team_schedule_rows, team_summaries
+from storage.teams import team_summaries
 
 TEAMS_PAGE = 40
 AUDIT_PAGE = 20
 STATUS_ROWS = 10
-WEEKLY_ANCHOR = date(2026, 1, 5)
 
 
 def teams(ctx: CommandContext, command: PulseCommand) -> Reply:
@@ -46,9 +44,9 @@ def teams(ctx: CommandContext, command: PulseCommand) -> Reply:
 
 
 def status(ctx: CommandContext, command: PulseCommand) -> Reply:
-    rows = team_schedule_rows(ctx.session)
+    rows = team_health(ctx.session)
     running = [row for row in rows if not row.paused]
-    upcoming = sorted((_next_day(team_schedule(row), ctx.now), row.name) for row in running)
+    upcoming = _next_days(running, ctx.now)
     lines = [
         f"*Tandem status*: {len(rows)} teams ({len(rows) - len(running)} paused), "
         f"{count_members(ctx.session, active_only=True):,} people in the directory",
@@ -61,22 +59,24 @@ def status(ctx: CommandContext, command: PulseCommand) -> Reply:
     lines.extend(_last_rounds(ctx) or ["• No round has closed yet."])
     agents, groups = mapped_agents(ctx.session), mapped_groups(ctx.session)
     lines.append(f"*Helpdesk*: {len(agents)} agents and {len(groups)} groups mapped to teams")
-    problems = configuration_problems(ctx.session)
+    problems = configuration_problems(ctx.session, teams=rows)
     lines.append("*Needs attention*" if problems else "*Nothing needs attention.*")
     lines.extend(problems)
     return Reply("\n".join(lines), refresh_home=False)
 
 
-@lru_cache(maxsize=256)
-def _next_day_cached(schedule: PulseSchedule, now: datetime) -> date:
-    return next_pulse_day(schedule, now)
-
-
-def _next_day(schedule: PulseSchedule, now: datetime) -> date:
-    """Most teams share a handful of schedules: work each out once. A weekly cadence ignores its anchor."""
-    if schedule.every_weeks == 1:
-        schedule = replace(schedule, anchor=WEEKLY_ANCHOR)
-    return _next_day_cached(schedule, now)
+def _next_days(rows: list[Any], now: datetime) -> list[tuple[date, str]]:
+    """(next pulse day, team) of each team. Most teams share a handful of schedules: each is worked out
+    once (a weekly cadence ignores the week it counts from), so 1,000 teams cost a few calls, not 1,000."""
+    days: dict[tuple[Any, ...], date] = {}
+    upcoming = []
+    for row in rows:
+        anchor_week = row.created_at.isocalendar()[:2] if row.every_weeks > 1 else None
+        key = (row.pulse_weekday, row.every_weeks, row.working_days, anchor_week)
+        if key not in days:
+            days[key] = next_pulse_day(team_schedule(row), now)
+        upcoming.append((days[key], row.name))
+    return sorted(upcoming)
 
 
 def _last_rounds(ctx: CommandContext) -> list[str]:

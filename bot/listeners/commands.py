@@ -172,7 +172,7 @@ def _run(
         learn_members(factory, slack, parsed.users, now)
         check = slack.channel_check(parsed.channel) if parsed.action == "team.channel" else None
         # Reading commands skip the SQLite writer lock: a status must not queue behind (or hold up) writes.
-        with (factory.begin() if parsed.action in READ_ONLY else transaction(factory)) as session:
+        with factory.begin() if parsed.action in READ_ONLY else transaction(factory) as session:
             return handler(CommandContext(session, actor, now, slack, check), parsed)
     except AdminError as error:
         return Reply(_with_help(error.problem, error.topic, True), refresh_home=False)
