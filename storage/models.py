@@ -16,6 +16,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -184,6 +185,10 @@ class PulseRound(Base):
     closes_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     anonymity_threshold: Mapped[int] = mapped_column(SmallInteger)
+    # Rounds imported from another tool (`tandem import pulses`) have no deliveries: how many distinct
+    # people answered is all that is known of who took part.
+    imported: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    respondents: Mapped[int | None] = mapped_column(Integer)
 
 
 class RoundQuestion(Base):
@@ -296,3 +301,62 @@ class HelpdeskGroup(Base):
     name: Mapped[str] = mapped_column(String(255))
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime]
+
+
+class WebhookDelivery(Base):
+    """A helpdesk webhook as it arrived (after its signature checked out), kept before the 2xx is sent.
+
+    Stored once per (provider, delivery_key): the provider's event id, or a hash of the content.
+    `status`: parsed, ignored (valid, nothing for Tandem), or failed (kept for `tandem webhooks replay`).
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("provider", "delivery_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    delivery_key: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[datetime]
+    headers: Mapped[str] = mapped_column(Text)  # JSON object, lower-case names, credentials left out
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    error: Mapped[str | None] = mapped_column(String(255))
+    events: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+
+
+class HelpdeskEvent(Base):
+    """One customer outcome (solved, reopened, rated, replied) from a helpdesk or an imported CSV.
+
+    Not attributed to a team when stored: attribution happens when it is read (agent email, learned agent
+    id, helpdesk group -> team), so a mapping added later attributes earlier events too.
+    """
+
+    __tablename__ = "helpdesk_events"
+    __table_args__ = (UniqueConstraint("provider", "event_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    event_key: Mapped[str] = mapped_column(String(160))
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))
+    ticket_id: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    agent_email: Mapped[str | None] = mapped_column(String(320))
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    group_key: Mapped[str | None] = mapped_column(String(255))  # storage.helpdesk_map.group_key of the group
+    group_name: Mapped[str | None] = mapped_column(String(255))
+    rating_good: Mapped[bool | None] = mapped_column(Boolean)
+    rating_score: Mapped[int | None] = mapped_column(SmallInteger)
+    ticket_created_at: Mapped[datetime | None]
+    first_response_seconds: Mapped[int | None] = mapped_column(Integer)
+    resolution_seconds: Mapped[int | None] = mapped_column(Integer)
+
+
+class HelpdeskAgentId(Base):
+    """A provider's agent id and the email it belongs to, learned from payloads that carry both."""
+
+    __tablename__ = "helpdesk_agent_ids"
+
+    provider: Mapped[str] = mapped_column(String(16), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))

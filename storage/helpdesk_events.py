@@ -1,0 +1,142 @@
+"""Helpdesk webhook deliveries and the customer outcomes in them. The caller owns the transaction.
+
+Attribution to teams happens when events are read (`event_teams`), never when they are stored, so a
+group or agent mapping added later attributes the events that came before it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, or_, select, union
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    HelpdeskAgent,
+    HelpdeskAgentId,
+    HelpdeskEvent,
+    HelpdeskGroup,
+    Member,
+    TeamMember,
+    WebhookDelivery,
+)
+from storage.upsert import insert_for
+
+
+def store_delivery(
+    session: Session,
+    provider: str,
+    delivery_key: str,
+    received_at: datetime,
+    headers: str,
+    body: bytes,
+    status: str,
+    error: str | None,
+    events: int,
+) -> int | None:
+    """Keep a delivery; its id, or None when the same delivery was stored before (a retry or a replay)."""
+    table = WebhookDelivery.__table__
+    statement = (
+        insert_for(session, table)
+        .values(
+            provider=provider,
+            delivery_key=delivery_key[:128],
+            received_at=received_at,
+            headers=headers,
+            body=body,
+            status=status,
+            error=error[:255] if error else None,
+            events=events,
+        )
+        .on_conflict_do_nothing()
+        .returning(table.c.id)
+    )
+    return session.execute(statement).scalar()
+
+
+def store_events(session: Session, provider: str, delivery_id: int | None, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert outcome rows (HelpdeskEvent columns); an event already stored (same provider and key) is skipped."""
+    if not rows:
+        return 0
+    table = HelpdeskEvent.__table__
+    values = [{**row, "provider": provider, "delivery_id": delivery_id} for row in rows]
+    statement = insert_for(session, table).on_conflict_do_nothing().returning(table.c.id)
+    return len(session.execute(statement, values).all())
+
+
+def learn_agent_ids(session: Session, provider: str, pairs: Iterable[tuple[str, str]]) -> None:
+    rows = [{"provider": provider, "agent_id": agent_id, "email": email} for agent_id, email in dict(pairs).items()]
+    if rows:
+        table = HelpdeskAgentId.__table__
+        statement = insert_for(session, table)
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[table.c.provider, table.c.agent_id], set_={"email": statement.excluded.email}
+            ),
+            rows,
+        )
+
+
+def ticket_created_at(session: Session, provider: str, ticket_id: str) -> datetime | None:
+    """When the ticket was opened, as an earlier event of it said (to compute a resolution time)."""
+    return session.scalar(
+        select(func.min(HelpdeskEvent.ticket_created_at)).where(
+            HelpdeskEvent.provider == provider, HelpdeskEvent.ticket_id == ticket_id
+        )
+    )
+
+
+def set_delivery_outcome(session: Session, delivery_id: int, status: str, error: str | None, events: int) -> None:
+    delivery = session.get_one(WebhookDelivery, delivery_id)
+    delivery.status, delivery.error, delivery.events = status, error[:255] if error else None, events
+
+
+def failed_deliveries(session: Session, provider: str | None = None) -> list[WebhookDelivery]:
+    query = select(WebhookDelivery).where(WebhookDelivery.status == "failed").order_by(WebhookDelivery.id)
+    if provider:
+        query = query.where(WebhookDelivery.provider == provider)
+    return list(session.scalars(query))
+
+
+def event_teams(since: datetime | None = None) -> Select[Any]:
+    """(event id, team id) for every event a team is credited with: its helpdesk group's team when the
+    group is mapped, otherwise every team of the agent (by email, or by a provider id learned earlier;
+    an explicit `/pulse helpdesk map` wins over the directory's email)."""
+    window = [HelpdeskEvent.occurred_at >= since] if since is not None else []
+    by_group = (
+        select(HelpdeskEvent.id.label("event_id"), HelpdeskGroup.team_id.label("team_id"))
+        .join(HelpdeskGroup, HelpdeskGroup.name_key == HelpdeskEvent.group_key)
+        .where(*window)
+    )
+    learned = (
+        select(HelpdeskAgentId.email)
+        .where(HelpdeskAgentId.provider == HelpdeskEvent.provider, HelpdeskAgentId.agent_id == HelpdeskEvent.agent_id)
+        .scalar_subquery()
+    )
+    email = func.coalesce(HelpdeskEvent.agent_email, learned)
+    mapped_member = select(HelpdeskAgent.member_id).where(HelpdeskAgent.email == email).scalar_subquery()
+    by_agent = (
+        select(HelpdeskEvent.id.label("event_id"), TeamMember.team_id.label("team_id"))
+        .join(
+            Member,
+            or_(Member.id == mapped_member, and_(mapped_member.is_(None), func.lower(Member.email) == email)),
+        )
+        .join(TeamMember, TeamMember.member_id == Member.id)
+        .where(
+            *window,
+            ~exists().where(HelpdeskGroup.name_key == HelpdeskEvent.group_key),
+        )
+    )
+    return union(by_group, by_agent)
+
+
+def recent_event_counts(session: Session, since: datetime) -> tuple[int, int, int]:
+    """(webhook deliveries received since `since`, outcome events that happened since, of which no team
+    is credited with)."""
+    received = session.scalar(select(func.count()).where(WebhookDelivery.received_at >= since)) or 0
+    total = session.scalar(select(func.count()).where(HelpdeskEvent.occurred_at >= since)) or 0
+    credited = event_teams(since).subquery()
+    attributed = session.scalar(select(func.count(func.distinct(credited.c.event_id)))) or 0
+    return received, total, total - attributed
