@@ -9,22 +9,24 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
+from jobs.helpdesk.providers import PROVIDERS
 from slack_bolt import App, BoltRequest
 from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
 
 from bot.slack_requests import RejectedRequest, parse_body, verify_signature
+from jobs.helpdesk.ingest import ingest
 from storage.db import SessionFactory, database_is_reachable
 from storage.slack_events import EventClaimer
 
 log = logging.getLogger("tandem.http")
 
-# Slack's own payloads are far smaller; anything bigger is refused before it is read.
+# Slack's and the helpdesks' payloads are far smaller; anything bigger is refused (413) before it is read.
 MAX_BODY_BYTES = 1024 * 1024
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -36,7 +38,9 @@ def create_http_app(
     factory: SessionFactory,
     engine: Engine,
     clock: Callable[[], float] = time.time,
+    helpdesk_secrets: Mapping[str, str] | None = None,
 ) -> Flask:
+    """`helpdesk_secrets`: provider name -> its signing secret or token; a provider without one refuses (401)."""
     http = Flask("tandem")
     claimer = EventClaimer(factory, lambda: datetime.fromtimestamp(clock(), UTC))
     http.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -77,6 +81,26 @@ def create_http_app(
             for value in values:
                 response.headers.add(name, value)
         return response
+
+    secrets = dict(helpdesk_secrets or {})
+
+    @http.post("/webhooks/<name>")
+    def helpdesk_webhook(name: str) -> Response:
+        provider = PROVIDERS.get(name)
+        if provider is None:
+            return _error(404, f"no helpdesk called {name!r}: use one of {', '.join(sorted(PROVIDERS))}")
+        secret = secrets.get(name)
+        if not secret:
+            return _error(401, f"{name} webhooks are off: set {provider.secret_env} to turn them on")
+        body = request.get_data(cache=False)
+        headers = {key.lower(): value for key, value in request.headers.items()}
+        if not provider.verify(body, headers, secret, clock()):
+            return _error(401, f"the {name} signature or token does not match")
+        result = ingest(factory, provider, body, headers, datetime.fromtimestamp(clock(), UTC))
+        if result.problem:
+            log.info("kept an unreadable %s webhook for replay: %s", name, result.problem)
+            return _error(400, f"{result.problem} (kept; `tandem webhooks replay` reads it again after a fix)")
+        return jsonify(ok=True, duplicate=result.duplicate, events=result.events, ignored=result.ignored or None)
 
     @http.get("/healthz")
     def healthz() -> Response:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from datetime import time as time_of_day
 
 from flask import Flask
+from jobs.helpdesk.providers import PROVIDERS
 from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy import Engine
@@ -51,7 +52,12 @@ def build_runtime(settings: Settings) -> Runtime:
     bank = load_default_bank()
     bolt_app = build_bolt_app(settings, client, factory, clock=utc_now, bank=bank)
     http_app = create_http_app(
-        signing_secret=settings.slack_signing_secret, bolt_app=bolt_app, factory=factory, engine=engine, clock=time.time
+        signing_secret=settings.slack_signing_secret,
+        bolt_app=bolt_app,
+        factory=factory,
+        engine=engine,
+        clock=time.time,
+        helpdesk_secrets=helpdesk_secrets(settings),
     )
     leader = None
     if settings.scheduler != "off":
@@ -59,6 +65,15 @@ def build_runtime(settings: Settings) -> Runtime:
         tick = [pulse_tick(settings, factory, bank)]
         leader = SchedulerLeader(engine, lambda: build_scheduler(jobs, factory, utc_now, every_tick=tick))
     return Runtime(engine, factory, client, bolt_app, http_app, leader)
+
+
+def helpdesk_secrets(settings: Settings) -> dict[str, str]:
+    """Each helpdesk's secret or token, by provider name, from its TANDEM_… setting (unset: refused)."""
+    return {
+        name: str(settings.helpdesk_secrets[provider.secret_env])
+        for name, provider in PROVIDERS.items()
+        if settings.helpdesk_secrets.get(provider.secret_env)
+    }
 
 
 def pulse_tick(settings: Settings, factory: SessionFactory, bank: QuestionBank) -> PulseTick:

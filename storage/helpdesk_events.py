@@ -107,6 +107,7 @@ def event_teams(since: datetime | None = None) -> Select[Any]:
     window = [HelpdeskEvent.occurred_at >= since] if since is not None else []
     by_group = (
         select(HelpdeskEvent.id.label("event_id"), HelpdeskGroup.team_id.label("team_id"))
+        .select_from(HelpdeskEvent)
         .join(HelpdeskGroup, HelpdeskGroup.name_key == HelpdeskEvent.group_key)
         .where(*window)
     )
@@ -119,6 +120,7 @@ def event_teams(since: datetime | None = None) -> Select[Any]:
     mapped_member = select(HelpdeskAgent.member_id).where(HelpdeskAgent.email == email).scalar_subquery()
     by_agent = (
         select(HelpdeskEvent.id.label("event_id"), TeamMember.team_id.label("team_id"))
+        .select_from(HelpdeskEvent)
         .join(
             Member,
             or_(Member.id == mapped_member, and_(mapped_member.is_(None), func.lower(Member.email) == email)),

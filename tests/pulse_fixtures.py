@@ -61,12 +61,25 @@ def make_world(engine: Engine, standin: SlackStandin, now: datetime) -> PulseWor
 
 
 @contextmanager
-def serve_tandem(engine: Engine, standin: SlackStandin, factory: SessionFactory, clock: Clock) -> Iterator[LiveServer]:
-    """Tandem's real HTTP app and bolt app on a socket, talking to the stand-in: what Slack would reach."""
+def serve_tandem(
+    engine: Engine,
+    standin: SlackStandin,
+    factory: SessionFactory,
+    clock: Clock,
+    helpdesk_secrets: dict[str, str] | None = None,
+) -> Iterator[LiveServer]:
+    """Tandem's real HTTP app and bolt app on a socket, talking to the stand-in: what Slack (and the
+    helpdesks, with `helpdesk_secrets` by provider name) would reach."""
     settings = Settings(
         slack_bot_token=Secret(BOT_TOKEN), slack_signing_secret=Secret(SIGNING_SECRET), slack_api_url=standin.base_url
     )
     bolt_app = build_bolt_app(settings, make_web_client(settings), factory, clock=clock, bank=BANK)
-    http = create_http_app(signing_secret=SIGNING_SECRET, bolt_app=bolt_app, factory=factory, engine=engine)
+    http = create_http_app(
+        signing_secret=SIGNING_SECRET,
+        bolt_app=bolt_app,
+        factory=factory,
+        engine=engine,
+        helpdesk_secrets=helpdesk_secrets,
+    )
     with LiveServer(http) as server:
         yield server

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -12,6 +12,7 @@ from bot.commands import PulseCommand
 from jobs.pulse_rounds import team_schedule
 from jobs.pulse_schedule import next_pulse_day
 from storage.audit import count_changes, recent_changes
+from storage.helpdesk_events import recent_event_counts
 from storage.helpdesk_map import map_agent, map_group, mapped_agents, mapped_groups
 from storage.home import configuration_problems, team_health
 from storage.members import count_members, member_named
@@ -58,7 +59,12 @@ def status(ctx: CommandContext, command: PulseCommand) -> Reply:
     lines.append("*Last rounds*")
     lines.extend(_last_rounds(ctx) or ["• No round has closed yet."])
     agents, groups = mapped_agents(ctx.session), mapped_groups(ctx.session)
-    lines.append(f"*Helpdesk*: {len(agents)} agents and {len(groups)} groups mapped to teams")
+    received, events, unattributed = recent_event_counts(ctx.session, ctx.now - timedelta(days=7))
+    lines.append(
+        f"*Helpdesk*, last 7 days: {received:,} webhooks received, {events:,} customer outcomes"
+        + (f" ({unattributed:,} not attributed to a team: map their agent or group)" if unattributed else "")
+        + f"; {len(agents)} agents and {len(groups)} groups mapped to teams"
+    )
     problems = configuration_problems(ctx.session, teams=rows)
     lines.append("*Needs attention*" if problems else "*Nothing needs attention.*")
     lines.extend(problems)

@@ -1,0 +1,69 @@
+"""Pure: the one table of helpdesk webhook providers, by the URL path segment (/webhooks/<name>)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from jobs.helpdesk import freshdesk, generic, helpscout, intercom, zendesk
+from jobs.helpdesk.events import ParsedPayload, PayloadError
+
+Verify = Callable[[bytes, Mapping[str, str], str, float], bool]
+DeliveryKey = Callable[[bytes, Mapping[str, str]], str]
+Parse = Callable[[bytes, Mapping[str, str]], ParsedPayload]
+
+# What storage keeps of each value (storage.models); longer ones are refused here, with a reason, rather
+# than failing in the database after the delivery was accepted.
+MAX_DELIVERY_KEY = 128
+LIMITS = {"event_key": 160, "ticket_id": 64, "agent_id": 64, "group": 255, "agent_email": 320}
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    verify: Verify  # (raw body, headers with lower-case names, secret or token, now in Unix seconds) -> authentic?
+    delivery_key: DeliveryKey  # the dedupe key of one delivery: the provider's id, else a content hash; never raises
+    parse: Parse  # outcome events, or PayloadError with a one-line reason
+    secret_setting: str  # the Settings field with its secret or token
+
+    @property
+    def secret_env(self) -> str:
+        """The environment variable that sets it (TANDEM_ZENDESK_SECRET…)."""
+        return "TANDEM_" + self.secret_setting.upper()
+
+
+def _short_key(delivery_key: DeliveryKey) -> DeliveryKey:
+    def short(body: bytes, headers: Mapping[str, str]) -> str:
+        key = delivery_key(body, headers)
+        return key if len(key) <= MAX_DELIVERY_KEY else hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
+
+    return short
+
+
+def _within_limits(parse: Parse) -> Parse:
+    def checked(body: bytes, headers: Mapping[str, str]) -> ParsedPayload:
+        parsed = parse(body, headers)
+        for event in parsed.events:
+            for name, limit in LIMITS.items():
+                value = getattr(event, name)
+                if value is not None and len(value) > limit:
+                    raise PayloadError(f"{name.replace('_', ' ')} longer than {limit} characters: {value[:40]}…")
+        learned = tuple((i, e) for i, e in parsed.agent_ids if len(i) <= LIMITS["agent_id"] and len(e) <= 320)
+        return parsed if learned == parsed.agent_ids else ParsedPayload(parsed.events, parsed.ignored, learned)
+
+    return checked
+
+
+PROVIDERS: dict[str, Provider] = {
+    module.NAME: Provider(
+        module.NAME, module.verify, _short_key(module.delivery_key), _within_limits(module.parse), setting
+    )
+    for module, setting in (
+        (zendesk, "zendesk_secret"),
+        (freshdesk, "freshdesk_token"),
+        (intercom, "intercom_secret"),
+        (helpscout, "helpscout_secret"),
+        (generic, "webhook_token"),
+    )
+}
