@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from email.utils import format_datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -45,6 +46,9 @@ class Ingested:
 def ingest(
     factory: SessionFactory, provider: Provider, body: bytes, headers: Mapping[str, str], now: datetime
 ) -> Ingested:
+    # A payload without a time of its own (a Freshdesk rule can send none) happened when it arrived: the
+    # header is kept with the delivery, so a replay reads the same time.
+    headers = headers if "date" in headers else {**headers, "date": format_datetime(now, usegmt=True)}
     key = provider.delivery_key(body, headers)
     parsed, problem = _parse(provider, body, headers)
     kept_headers = json.dumps({k: v for k, v in headers.items() if k not in CREDENTIAL_HEADERS}, sort_keys=True)

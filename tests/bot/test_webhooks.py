@@ -178,3 +178,13 @@ def test_a_helpdesk_without_a_secret_is_refused(engine: Engine, standin: SlackSt
     with serve_tandem(engine, standin, world.factory, world.clock, helpdesk_secrets={}) as server:
         reply = server.request("POST", "/webhooks/generic", b"{}", {"Authorization": "Bearer x"})
     assert reply.status == 401 and "TANDEM_WEBHOOK_TOKEN" in json.loads(reply.body)["error"]
+
+
+def test_a_freshdesk_rule_without_dates_happened_when_it_arrived(helpdesks: Helpdesks) -> None:
+    body = (FIXTURES / "freshdesk" / "status_changed.json").read_bytes()
+    reply = helpdesks.post("freshdesk", body, {"X-Tandem-Token": SECRETS["freshdesk"]})
+    assert reply.status == 200, reply.text
+    with helpdesks.world.factory() as session:
+        stored = session.execute(select(HelpdeskEvent.kind, HelpdeskEvent.occurred_at)).all()
+    assert len(stored) == 1 and stored[0].kind == "reopened"
+    assert abs((stored[0].occurred_at - datetime.now(UTC)).total_seconds()) < 60
