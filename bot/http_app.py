@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
-from jobs.helpdesk.providers import PROVIDERS
 from slack_bolt import App, BoltRequest
 from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
 
 from bot.slack_requests import RejectedRequest, parse_body, verify_signature
 from jobs.helpdesk.ingest import ingest
+from jobs.helpdesk.providers import PROVIDERS
 from storage.db import SessionFactory, database_is_reachable
 from storage.slack_events import EventClaimer
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from datetime import time as time_of_day
 
 from flask import Flask
-from jobs.helpdesk.providers import PROVIDERS
 from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy import Engine
@@ -20,6 +19,7 @@ from bot.slack_app import build_bolt_app
 from bot.slack_client import iter_user_pages, make_web_client
 from bot.slack_membership import SlackMembershipClient
 from jobs.directory import sync_directory
+from jobs.helpdesk.providers import PROVIDERS
 from jobs.leader import SchedulerLeader
 from jobs.periods import Daily
 from jobs.pulse_dispatch import PulseDispatcher
