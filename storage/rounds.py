@@ -16,7 +16,11 @@ from storage.upsert import insert_for
 
 def latest_round(session: Session, team_id: int) -> PulseRound | None:
     return session.scalars(
-        select(PulseRound).where(PulseRound.team_id == team_id).order_by(PulseRound.number.desc()).limit(1)
+        # Imported history (`tandem import pulses`) is not a round the scheduler ran: never the latest.
+        select(PulseRound)
+        .where(PulseRound.team_id == team_id, PulseRound.imported.is_(False))
+        .order_by(PulseRound.number.desc())
+        .limit(1)
     ).first()
 
 
@@ -39,7 +43,7 @@ def group_history(session: Session, team_id: int, rounds: int) -> dict[int, list
     """Per group number, the question keys each of the team's last `rounds` rounds asked it, oldest first."""
     recent = (
         select(PulseRound.id, PulseRound.number)
-        .where(PulseRound.team_id == team_id)
+        .where(PulseRound.team_id == team_id, PulseRound.imported.is_(False))
         .order_by(PulseRound.number.desc())
         .limit(rounds)
         .subquery()

@@ -92,7 +92,7 @@ def _last_rounds(ctx: CommandContext) -> list[str]:
     """
     latest = (
         select(PulseRound.team_id, func.max(PulseRound.number).label("number"))
-        .where(PulseRound.closed_at.is_not(None))
+        .where(PulseRound.closed_at.is_not(None), PulseRound.imported.is_(False))
         .group_by(PulseRound.team_id)
         .subquery()
     )

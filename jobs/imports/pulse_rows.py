@@ -151,9 +151,6 @@ class RoundGrouper:
         """By team name, then date: the team's imported rounds are numbered in date order."""
         yield from sorted(self._drafts.values(), key=lambda d: (d.team.name.lower(), d.day))
 
-    def __len__(self) -> int:
-        return len(self._drafts)
-
 
 def settle_round(draft: RoundDraft, k: int) -> SettledRound:
     """Apply the privacy model to one draft: the rules storage.pulses.close_round applies to a live round."""
@@ -171,6 +168,10 @@ def settle_round(draft: RoundDraft, k: int) -> SettledRound:
             dropped_answers += len(by_person)
     if not kept:
         return SettledRound(
-            respondents, (), dropped_answers, tuple(sorted(dropped)), skipped=f"no question was answered by {k} people"
+            respondents,
+            (),
+            dropped_answers,
+            tuple(sorted(dropped)),
+            skipped=f"no question was answered by at least {k} people",
         )
     return SettledRound(respondents, tuple(kept), dropped_answers, tuple(sorted(dropped)))

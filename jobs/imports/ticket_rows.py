@@ -84,7 +84,7 @@ def ticket_events(header: Header, cells: Sequence[str]) -> list[EventRow]:
     ) = header.values(cells)  # fmt: skip
     if not ticket:
         raise RowError("ticket_id is empty")
-    if len(ticket) > 64 or len(email_text) > 320 or len(agent_id) > 64 or len(group) > 255:
+    if len(ticket) > 64 or len(email_text) > 320 or len(agent_id) > 64 or len(group) > 255:  # LIMITS, inlined
         raise RowError(_too_long(ticket, email_text, agent_id, group))
     email = email_text.lower() or None
     if email is not None and "@" not in email:

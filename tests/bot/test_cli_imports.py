@@ -186,3 +186,13 @@ def test_import_pulses_stores_rounds_above_k_skips_the_rest_and_keeps_no_respond
         ]
     assert any("Support" in cell for cell in cells)
     assert [cell for cell in cells if "respondent" in cell.lower() or "oldtool" in cell.lower()] == []
+
+
+def test_import_pulses_exits_2_naming_the_missing_columns(tmp_path: Path) -> None:
+    write(tmp_path, "pulses.csv", ["team,date,question,value", "Support,2025-02-04,enps,9"])
+    result = run_tandem("import", "pulses", "pulses.csv", cwd=tmp_path, **QUIET)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert (
+        result.stderr
+        == "tandem: pulses.csv: the header lacks the required column(s) respondent (see docs/imports.md)\n"
+    )

@@ -219,3 +219,16 @@ def test_pulse_rows_with_errors_are_reported_by_line_and_the_other_rows_still_ma
         (7, "this respondent already answered workload.manageable for that team and date (line 2)"),
     ]
     assert [o.status for o in report.rounds] == ["imported"]
+
+
+def test_a_date_on_which_tandem_itself_ran_the_teams_round_is_left_alone(engine: Engine, tmp_path: Path) -> None:
+    factory = make_session_factory(engine)
+    team_id = add_team(factory, "Support", k=3)
+    with transaction(factory) as session:
+        own = insert_round(session, team_id, date(2025, 6, 3), NOW, 3)
+        assert own is not None
+    report = import_pulses(factory, pulse_file(tmp_path, history()), BANK, NOW)
+    assert [(o.day, o.status) for o in report.rounds] == [("2025-06-03", "already there"), ("2025-06-10", "imported")]
+    with factory() as session:
+        assert session.scalars(select(Answer).where(Answer.round_id == own.id)).all() == []
+        assert session.get_one(PulseRound, own.id).imported is False
