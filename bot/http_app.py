@@ -143,7 +143,8 @@ def _bolt_headers(environ: dict[str, Any]) -> dict[str, str]:
 
 
 def _error(status: int, reason: str) -> Response:
-    response = jsonify(error=reason)
+    # One line, whatever a reason quotes from the payload it refuses.
+    response = jsonify(error=" ".join(reason.split())[:500])
     response.status_code = status
     return response
 

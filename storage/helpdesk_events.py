@@ -47,13 +47,18 @@ def store_delivery(
             headers=headers,
             body=body,
             status=status,
-            error=error[:255] if error else None,
+            error=storable(error)[:255] if error else None,
             events=events,
         )
         .on_conflict_do_nothing()
         .returning(table.c.id)
     )
     return session.execute(statement).scalar()
+
+
+def storable(text: str) -> str:
+    """A reason that may quote a payload, as text both databases store (no lone surrogates, no NUL)."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
 
 
 def store_events(session: Session, provider: str, delivery_id: int | None, rows: Sequence[Mapping[str, Any]]) -> int:
@@ -90,7 +95,7 @@ def ticket_created_at(session: Session, provider: str, ticket_id: str) -> dateti
 
 def set_delivery_outcome(session: Session, delivery_id: int, status: str, error: str | None, events: int) -> None:
     delivery = session.get_one(WebhookDelivery, delivery_id)
-    delivery.status, delivery.error, delivery.events = status, error[:255] if error else None, events
+    delivery.status, delivery.error, delivery.events = status, storable(error)[:255] if error else None, events
 
 
 def failed_deliveries(session: Session, provider: str | None = None) -> list[WebhookDelivery]:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from jobs.helpdesk.events import OutcomeEvent, ParsedPayload, PayloadError
-from jobs.helpdesk.providers import Provider
+from jobs.helpdesk.providers import MAX_SECONDS, Provider
 from storage.db import SessionFactory, transaction
 from storage.helpdesk_events import (
     failed_deliveries,
@@ -106,10 +106,12 @@ def _store_parsed(session: Session, provider: str, delivery_id: int, parsed: Par
 def _row(session: Session, provider: str, event: OutcomeEvent) -> dict[str, Any]:
     row = asdict(event)
     group = row.pop("group")
-    row["group_name"], row["group_key"] = group, group_key(group) if group else None
+    # Case folding can lengthen a name ("ß" -> "ss"): the key keeps what fits its column.
+    row["group_name"], row["group_key"] = group, group_key(group)[:255] if group else None
     if event.kind == "solved" and event.resolution_seconds is None:
         # Not in this payload: computed from when the ticket was opened, as this or an earlier event said.
         opened = event.ticket_created_at or ticket_created_at(session, provider, event.ticket_id)
-        if opened is not None and opened <= event.occurred_at:
-            row["resolution_seconds"] = int((event.occurred_at - opened).total_seconds())
+        seconds = int((event.occurred_at - opened).total_seconds()) if opened is not None else -1
+        if 0 <= seconds <= MAX_SECONDS:
+            row["resolution_seconds"] = seconds
     return row
