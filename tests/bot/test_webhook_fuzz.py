@@ -22,12 +22,15 @@ from __future__ import annotations
 import base64
 import copy
 import hmac
+import itertools
 import json
 import os
+import re
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -112,26 +115,22 @@ def fuzz(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             engine.dispose()
 
 
-class _database_url:
-    def __init__(self, backend: str, tmp_path_factory: pytest.TempPathFactory) -> None:
-        self.backend, self.tmp = backend, tmp_path_factory
-        self.schema = f"tandem_fuzz_{uuid.uuid4().hex[:12]}"
-        self.admin: Engine | None = None
-
-    def __enter__(self) -> str:
-        if self.backend == "sqlite":
-            return f"sqlite:///{self.tmp.mktemp('webhook-fuzz') / 'tandem.db'}"
-        self.admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        with self.admin.connect() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{self.schema}"'))
-        separator = "&" if "?" in POSTGRES_URL else "?"
-        return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{self.schema}"
-
-    def __exit__(self, *_exc: object) -> None:
-        if self.admin is not None:
-            with self.admin.connect() as connection:
-                connection.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
-            self.admin.dispose()
+@contextmanager
+def _database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh SQLite file; on PostgreSQL, a schema of its own, dropped afterwards (as tests/conftest.py does)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('webhook-fuzz') / 'tandem.db'}"
+        return
+    schema = f"tandem_fuzz_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 # -- real payloads to start from -------------------------------------------------------------------------
@@ -303,10 +302,12 @@ EDGE_VALUES = st.sampled_from([
     "notif_x", "admin", "user", "close", "comment", "solved", "rated", "replied", "reopened",
 ])
 # The few that broke storage or the answer when they reached it (see poisoned_docs).
-HOSTILE = st.sampled_from([
-    "\ud800", "a\udfffb", "\x00", "nul\x00byte", "line one\nline two", "\r", 2**31, 2**63, 10**30, -1, 1e308,
-    "x" * 300, "line one\n" + "x" * 300, "ß" * 255, "ﬃ" * 100, "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", 1, "",
+HOSTILE_TEXT = st.sampled_from([
+    "\ud800", "a\udfffb", "\x00", "nul\x00byte", "line one\nline two", "line one\n" + "x" * 300, "x" * 300,
+    "ß" * 255, "ﬃ" * 100, "", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
 ])
+HOSTILE_NUMBERS = st.sampled_from([2**31, 2**63, 10**30, -1, 0, 1e308, 0.5])
+HOSTILE = HOSTILE_TEXT | HOSTILE_NUMBERS
 KEYS = st.sampled_from([
     "type", "id", "time", "detail", "event", "current", "previous", "subject", "ticket_id", "status", "topic",
     "data", "item", "created_at", "updated_at", "event_id", "occurred_at", "rating", "events", "freshdesk_webhook",
@@ -318,6 +319,11 @@ JSON_VALUES = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(KEYS | st.text(max_size=8), children, max_size=5),
     max_leaves=10,
 )
+
+
+# Ids no other example has (hypothesis draws small numbers again and again): a mutant that keeps its seed's
+# id, or collides with another's, is answered as a duplicate and never reaches the database.
+FRESH = itertools.count(1)
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -348,7 +354,7 @@ def mutated_docs(draw: st.DrawFn, seeds: list[Any]) -> Any:
             parent[path[-1]] = draw(EDGE_VALUES | JSON_VALUES)
     if isinstance(doc, dict) and draw(st.booleans()):
         # Otherwise most mutants share their seed's id and are answered as duplicates, never stored.
-        fresh = f"fz-{draw(st.integers(0, 10**9))}"
+        fresh = f"fz-{next(FRESH)}"
         for name in ("id", "event_id"):
             if isinstance(doc.get(name), str):
                 doc[name] = fresh
@@ -361,13 +367,36 @@ def poisoned_docs(draw: st.DrawFn, seeds: list[Any]) -> Any:
     almost never hits (a lone surrogate where a ticket id goes, a huge number where seconds go)."""
     doc = copy.deepcopy(draw(st.sampled_from(seeds)))
     if isinstance(doc, dict):
-        fresh = f"fz-{draw(st.integers(0, 10**9))}"
+        fresh = f"fz-{next(FRESH)}"
         for name in ("id", "event_id"):
             if isinstance(doc.get(name), str):
                 doc[name] = fresh
     leaves = [path for path in _paths(doc) if path and not isinstance(_at(doc, path), dict | list)]
     for path in draw(st.lists(st.sampled_from(leaves), min_size=1, max_size=2)) if leaves else []:
-        _at(doc, path[:-1])[path[-1]] = draw(HOSTILE)
+        parent, old = _at(doc, path[:-1]), _at(doc, path)
+        # Mostly of the value's own kind, so it gets past the type checks to where it is used and stored.
+        kind = HOSTILE_TEXT if isinstance(old, str) else HOSTILE_NUMBERS if isinstance(old, int | float) else HOSTILE
+        parent[path[-1]] = draw(st.one_of(kind, kind, kind, HOSTILE))
+    return doc
+
+
+@st.composite
+def flooded_docs(draw: st.DrawFn, seeds: list[Any]) -> Any:
+    """A real payload with a fresh id and one hostile text in every text field but its times (so that it is
+    read, and the text reaches whatever stores or prints it), or one hostile number in every number."""
+    doc = copy.deepcopy(draw(st.sampled_from(seeds)))
+    numbers = draw(st.booleans())
+    value = draw(HOSTILE_NUMBERS if numbers else HOSTILE_TEXT)
+    for path in _paths(doc)[1:]:
+        old = _at(doc, path)
+        is_number = isinstance(old, int | float) and not isinstance(old, bool)
+        is_text = isinstance(old, str) and not re.match(r"\d{4}-\d\d-\d\d", old)
+        if is_number if numbers else is_text:
+            _at(doc, path[:-1])[path[-1]] = value
+    if isinstance(doc, dict):
+        for name in ("id", "event_id"):
+            if isinstance(doc.get(name), str):
+                doc[name] = f"fz-{next(FRESH)}{value if isinstance(value, str) else ''}"
     return doc
 
 
@@ -417,7 +446,10 @@ def bodies(provider: str) -> st.SearchStrategy[bytes]:
     return st.one_of(
         st.builds(_encode, poisoned_docs(own), st.just(True)),
         st.builds(_encode, poisoned_docs(own), st.just(True)),
+        st.builds(_encode, poisoned_docs(own), st.just(True)),
         st.builds(_encode, poisoned_docs(own), st.booleans()),
+        st.builds(_encode, flooded_docs(own), st.just(True)),
+        st.builds(_encode, flooded_docs(own), st.just(True)),
         st.builds(_encode, mutated_docs(own), st.booleans()),
         st.builds(_encode, mutated_docs(ALL_SEEDS), st.booleans()),
         st.sampled_from(raw).flatmap(cut),
@@ -553,7 +585,9 @@ def post(fuzz: Fuzz, provider: str, body: bytes, headers: dict[str, str], how: s
     key = PROVIDERS[provider].delivery_key(body, {k.lower(): v for k, v in headers.items()})
     if how != "signed":
         tally.refused.setdefault(provider, set()).add(key)
-    elif reply.status == 400 or (reply.status == 200 and b'"duplicate":false' in reply.body):
+    elif (reply.status == 400 and b"(kept;" in reply.body) or (
+        reply.status == 200 and b'"duplicate":false' in reply.body
+    ):
         tally.stored[provider] += 1
     if how == "signed" and reply.status in (200, 400):
         tally.accepted.setdefault(provider, set()).add(key)
@@ -595,7 +629,10 @@ def test_any_body_and_headers_get_a_json_answer_and_never_a_server_error(
     body = data.draw(bodies(provider), label="body")
     noise = data.draw(NOISE, label="random headers")
     content_type = data.draw(CONTENT_TYPES, label="content type")
-    event = data.draw(st.sampled_from(HELPSCOUT_EVENTS) | HEADER_TEXT, label="X-HelpScout-Event")
+    real_events = st.sampled_from(HELPSCOUT_EVENTS[:3])  # the ones Tandem reads, mostly: else bodies are ignored
+    event = data.draw(
+        st.one_of(real_events, real_events, st.sampled_from(HELPSCOUT_EVENTS), HEADER_TEXT), label="event"
+    )
     style = data.draw(st.integers(0, 15), label="signing style")
     garbage = data.draw(HEADER_VALUES, label="garbage signature")
     base = merge({"Content-Type": content_type} if content_type else {}, noise)

@@ -1,0 +1,456 @@
+"""Helpdesk webhook ingestion by `tandem serve`: throughput, latency, and no event lost in a burst of retries.
+
+Drives `tandem serve` (gunicorn gthread, TANDEM_WORKERS x TANDEM_THREADS, as configured) with wrk
+(Debian package `wrk`) and --connections concurrent senders, posting signed helpdesk webhooks:
+half Zendesk event-subscription `ticket.status_changed` (OPEN -> SOLVED) events, half Intercom
+`conversation.admin.closed` notifications, each with an id of its own and each sent once, so every
+request is a new delivery kept (raw) and one outcome event stored, in one transaction, before the answer.
+
+  1. throughput: `tandem serve` on a fresh database, warmed up, then --duration seconds of load;
+  2. the same gunicorn configuration serving a Flask route that only returns 200, sent the same requests;
+  3. burst: a fresh database, 10,000 distinct events each sent twice (20,000 requests, the two copies
+     of an event at the same moment on two connections): exactly 10,000 must be stored.
+
+Targets (issue): >= 1,000 events/s on SQLite, >= 0.4 of the bare endpoint's throughput in the same run,
+no errors; the burst stores exactly 10,000 events and 10,000 deliveries.
+
+Run:  .venv/bin/python benchmarks/bench_ingest.py [--duration 10] [--connections 32]
+                                                  [--database-url postgresql+psycopg://…]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import copy
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import queue
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+
+from bot.settings import load_settings  # noqa: E402
+from storage.db import make_engine  # noqa: E402
+from storage.models import HelpdeskEvent, WebhookDelivery  # noqa: E402
+from tests.slack_standin import BOT_TOKEN, SlackStandin  # noqa: E402
+
+TANDEM = str(Path(sys.executable).with_name("tandem"))
+PORT = 3918
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+ZENDESK_SECRET = "bench-zendesk-signing-secret"
+INTERCOM_SECRET = "bench-intercom-client-secret"
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "helpdesk"
+BURST_EVENTS = 10_000
+TARGET_RATE, TARGET_RATIO = 1000.0, 0.4
+
+# Each wrk thread takes every stride-th line from its own offset, so no request is sent twice (until the
+# file runs out: then it starts again, and the repeats are answered as duplicates; the summary says so).
+# A line: path, the number of headers, name and value of each, then the body; all tab-separated.
+LUA = r"""
+local requests = {}
+local index = 0
+local threads = 0
+function setup(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+function init(args)
+  local path, stride, offset = args[1], tonumber(args[2]), id
+  local n = 0
+  for line in io.lines(path) do
+    if n % stride == offset then
+      local fields = {}
+      for value in (line .. "\t"):gmatch("([^\t]*)\t") do fields[#fields + 1] = value end
+      local headers = {["Content-Type"] = "application/json"}
+      local count = tonumber(fields[2])
+      for i = 0, count - 1 do headers[fields[3 + 2 * i]] = fields[4 + 2 * i] end
+      requests[#requests + 1] = wrk.format("POST", fields[1], headers, fields[3 + 2 * count])
+    end
+    n = n + 1
+  end
+end
+function request()
+  index = index + 1
+  if index > #requests then index = 1 end
+  return requests[index]
+end
+"""
+
+BARE_SERVER = """
+from flask import Flask, Response
+from bot.server import TandemServer
+from bot.settings import load_settings
+import os
+
+bare = Flask("bare")
+
+@bare.post("/webhooks/<name>")
+@bare.get("/readyz")
+def ok(name=None):
+    return Response(status=200)
+
+class Bare(TandemServer):
+    def load(self):
+        return bare
+
+Bare(load_settings(os.environ, None)).run()
+"""
+
+
+# -- the requests -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Webhook:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class Payloads:
+    """Signed Zendesk and Intercom deliveries, every one with ids of its own (the real payloads' shapes)."""
+
+    def __init__(self) -> None:
+        self.zendesk = json.loads((FIXTURES / "zendesk" / "event_ticket_status_changed_solved.json").read_bytes())
+        self.intercom = json.loads((FIXTURES / "intercom" / "conversation_admin_closed.json").read_bytes())
+
+    def make(self, n: int, tag: str, now: float) -> Webhook:
+        if n % 2 == 0:
+            doc = copy.deepcopy(self.zendesk)
+            doc["id"] = f"{tag}-{uuid.uuid4()}"
+            doc["detail"]["id"] = doc["subject"].removeprefix("zen:ticket:") + str(n)
+            doc["subject"] = f"zen:ticket:{doc['detail']['id']}"
+            body = json.dumps(doc, separators=(",", ":")).encode()
+            # Zendesk signs the timestamp header and the body; Tandem takes signatures up to an hour old.
+            stamp = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            digest = hmac.new(ZENDESK_SECRET.encode(), stamp.encode() + body, hashlib.sha256).digest()
+            headers = {
+                "X-Zendesk-Webhook-Signature": base64.b64encode(digest).decode(),
+                "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+            }
+            return Webhook("/webhooks/zendesk", headers, body)
+        doc = copy.deepcopy(self.intercom)
+        doc["id"] = f"notif_{tag}-{uuid.uuid4()}"
+        doc["data"]["item"]["id"] = str(21322009097 + n)
+        body = json.dumps(doc, separators=(",", ":")).encode()
+        signature = "sha1=" + hmac.new(INTERCOM_SECRET.encode(), body, hashlib.sha1).hexdigest()
+        return Webhook("/webhooks/intercom", {"X-Hub-Signature": signature}, body)
+
+    def write(self, path: Path, count: int, tag: str) -> None:
+        now = time.time()
+        with path.open("w") as out:
+            for n in range(count):
+                hook = self.make(n, tag, now)
+                fields = [hook.path, str(len(hook.headers))]
+                for name, value in hook.headers.items():
+                    fields += [name, value]
+                out.write("\t".join([*fields, hook.body.decode()]) + "\n")
+
+
+# -- servers and load -------------------------------------------------------------------------------------
+
+
+def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited early with {process.returncode}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", "/readyz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("server did not become ready")
+
+
+@contextmanager
+def running(command: list[str], env: dict[str, str], log_path: Path) -> Iterator[None]:
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(command, cwd=log_path.parent, env=env, stderr=log, stdout=log)
+        try:
+            wait_ready(PORT, server)
+            yield
+        finally:
+            server.terminate()
+            server.wait(60)
+
+
+@dataclass(frozen=True)
+class Wrk:
+    connections: int
+    threads: int
+    script: Path
+
+    def run(self, requests_file: Path, duration: int) -> dict[str, Any]:
+        command = ["wrk", f"-t{self.threads}", f"-c{self.connections}", f"-d{duration}s", "--latency"]
+        command += ["--timeout", "5s", "-s", str(self.script), f"http://127.0.0.1:{PORT}/"]
+        command += ["--", str(requests_file), str(self.threads)]
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        return {**parse_wrk(output), "duration": float(duration)}
+
+
+def parse_wrk(output: str) -> dict[str, Any]:
+    def ms(value: str) -> float:
+        number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
+        return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    result: dict[str, Any] = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
+    result["requests"] = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    for pct in ("50", "90", "99"):
+        result[f"p{pct}_ms"] = ms(re.search(rf"\s{pct}(?:\.000)?%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    result["non_2xx"] = int(errors.group(1)) if errors else 0
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    result["socket_errors"] = socket_errors.group(1).strip() if socket_errors else "none"
+    return result
+
+
+# -- the burst: every event twice, both copies at once ---------------------------------------------------
+
+
+@dataclass
+class BurstResult:
+    seconds: float = 0.0
+    statuses: Counter[int] = field(default_factory=Counter)
+    answers: Counter[str] = field(default_factory=Counter)  # new / duplicate / other
+    errors: Counter[str] = field(default_factory=Counter)  # exceptions by type
+
+
+def burst(hooks: list[Webhook], connections: int) -> BurstResult:
+    """Each hook twice, in pairs taken by two of `connections` keep-alive senders at the same moment."""
+    work: queue.SimpleQueue[Webhook | None] = queue.SimpleQueue()
+    for hook in hooks:
+        work.put(hook)
+        work.put(hook)
+    for _ in range(connections):
+        work.put(None)
+    result, lock = BurstResult(), threading.Lock()
+
+    def sender() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        while (hook := work.get()) is not None:
+            try:
+                connection.request("POST", hook.path, hook.body, {"Content-Type": "application/json", **hook.headers})
+                response = connection.getresponse()
+                body = response.read()
+            except (OSError, http.client.HTTPException) as error:
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+                with lock:
+                    result.errors[type(error).__name__] += 1
+                continue
+            answer = "new" if b'"duplicate":false' in body else "duplicate" if b'"duplicate":true' in body else "other"
+            with lock:
+                result.statuses[response.status] += 1
+                result.answers[answer] += 1
+        connection.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=sender) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+# -- databases --------------------------------------------------------------------------------------------
+
+
+class Databases:
+    """Fresh SQLite files, or fresh schemas in the given PostgreSQL database (dropped afterwards)."""
+
+    def __init__(self, option: str, work: Path) -> None:
+        self.option, self.work, self.schemas = option, work, []  # type: ignore[var-annotated]
+
+    def fresh(self, label: str) -> str:
+        if not self.option:
+            return f"sqlite:///{self.work / f'{label}.db'}"
+        schema = f"bench_ingest_{label}_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(self.option, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        self.schemas.append(schema)
+        return f"{self.option}{'&' if '?' in self.option else '?'}options=-csearch_path%3D{schema}"
+
+    def drop(self) -> None:
+        if not self.schemas:
+            return
+        admin = create_engine(self.option, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            for schema in self.schemas:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def count_rows(url: str) -> tuple[int, int]:
+    """(helpdesk events, webhook deliveries) stored."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            events = connection.execute(select(func.count()).select_from(HelpdeskEvent)).scalar_one()
+            deliveries = connection.execute(select(func.count()).select_from(WebhookDelivery)).scalar_one()
+    finally:
+        engine.dispose()
+    return events, deliveries
+
+
+# -- main -------------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10, help="seconds of measured load per server")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent senders")
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--burst", type=int, default=BURST_EVENTS, help="distinct events in the burst")
+    parser.add_argument("--database-url", default="", help="default: fresh SQLite files; PostgreSQL: new schemas")
+    options = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="tandem-bench-ingest-"))
+    payloads = Payloads()
+    requests_file, warmup_file = work / "requests.tsv", work / "warmup.tsv"
+    unique = 4000 * options.duration  # more distinct events than the run is expected to send
+    payloads.write(requests_file, unique, "run")
+    payloads.write(warmup_file, 3000, "warm")
+    script = work / "webhooks.lua"
+    script.write_text(LUA)
+    load = Wrk(options.connections, options.wrk_threads, script)
+    databases = Databases(options.database_url, work)
+
+    try:
+        with SlackStandin() as standin:
+            standin.record_calls = False
+            env = {
+                "PATH": os.environ["PATH"],
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "TANDEM_SLACK_API_URL": standin.base_url,
+                "TANDEM_PORT": str(PORT),
+                "TANDEM_LOG_FORMAT": "json",
+                "TANDEM_ZENDESK_SECRET": ZENDESK_SECRET,
+                "TANDEM_INTERCOM_SECRET": INTERCOM_SECRET,
+                **{k: v for k, v in os.environ.items() if k in ("TANDEM_WORKERS", "TANDEM_THREADS")},
+            }
+            settings = load_settings(env, None)
+
+            url = databases.fresh("run")
+            with running([TANDEM, "serve"], {**env, "TANDEM_DATABASE_URL": url}, work / "serve.log"):
+                load.run(warmup_file, 2)
+                time.sleep(1)  # the warm-up's last requests, still in flight when wrk stopped, are stored
+                before = count_rows(url)
+                tandem = load.run(requests_file, options.duration)
+                time.sleep(1)
+                after = count_rows(url)
+            bare_env = {**env, "TANDEM_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+            with running([sys.executable, "-c", BARE_SERVER], bare_env, work / "bare.log"):
+                load.run(warmup_file, 2)
+                bare = load.run(requests_file, options.duration)
+
+            burst_url = databases.fresh("burst")
+            hooks = [payloads.make(n, "burst", time.time()) for n in range(options.burst)]
+            with running([TANDEM, "serve"], {**env, "TANDEM_DATABASE_URL": burst_url}, work / "burst.log"):
+                bursted = burst(hooks, options.connections)
+                burst_rows = count_rows(burst_url)
+    finally:
+        databases.drop()
+        for path in (requests_file, warmup_file):  # tens of megabytes; the servers' logs stay in `work`
+            path.unlink(missing_ok=True)
+
+    stored = (after[0] - before[0], after[1] - before[1])
+    report(options, work, settings, tandem, bare, stored, unique, bursted, burst_rows)
+
+
+def report(
+    options: argparse.Namespace,
+    work: Path,
+    settings: Any,
+    tandem: dict[str, Any],
+    bare: dict[str, Any],
+    stored: tuple[int, int],
+    unique: int,
+    bursted: BurstResult,
+    burst_rows: tuple[int, int],
+) -> None:
+    backend = "PostgreSQL" if options.database_url else "SQLite"
+    stored_events, stored_deliveries = stored
+    answered = tandem["requests"] - tandem["non_2xx"]
+    rate = answered / tandem["duration"]
+    ratio = tandem["rps"] / bare["rps"]
+    errors = tandem["non_2xx"] + (0 if tandem["socket_errors"] == "none" else 1)
+    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
+    print(f"server logs: {work}")
+    print(
+        f"machine: {os.cpu_count()} cores; database: {backend}; server: gunicorn gthread {settings.workers} workers"
+        f" x {settings.threads} threads; wrk -t{options.wrk_threads} -c{options.connections} -d{options.duration}s"
+    )
+    for name, r in (("tandem /webhooks/*", tandem), ("bare 200 endpoint", bare)):
+        print(
+            f"{name:20} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p90 {r['p90_ms']:6.2f} ms  "
+            f"p99 {r['p99_ms']:6.2f} ms  requests {r['requests']}  non-2xx {r['non_2xx']}  "
+            f"socket errors {r['socket_errors']}"
+        )
+    repeats = max(0, tandem["requests"] - unique)
+    print(
+        f"stored during the measured run: {stored_events} events, {stored_deliveries} deliveries, for {answered}"
+        f" requests answered 2xx ({repeats} of them repeats of an event already sent)"
+    )
+    expected = options.burst
+    print(
+        f"burst: {2 * expected} requests ({expected} events x 2) by {options.connections} senders in "
+        f"{bursted.seconds:.1f} s ({2 * expected / bursted.seconds:.0f} req/s): statuses {dict(bursted.statuses)}, "
+        f"answers {dict(bursted.answers)}, errors {dict(bursted.errors) or 'none'}; stored {burst_rows[0]} events, "
+        f"{burst_rows[1]} deliveries"
+    )
+    rows = [
+        (f"events/s ({backend}, {options.connections} senders)", f"{rate:.0f}", f">= {TARGET_RATE:.0f}",
+         rate >= TARGET_RATE),
+        ("ratio to the bare endpoint", f"{ratio:.2f}", f">= {TARGET_RATIO}", ratio >= TARGET_RATIO),
+        ("errors (non-2xx, socket)", f"{tandem['non_2xx']}, {tandem['socket_errors']}", "0, none", errors == 0),
+        # wrk counts the answers it read before the time was up; up to one request per connection was still
+        # in flight then, and is stored too.
+        ("events stored vs 2xx answered", f"{stored_events} / {answered}", f"+0..{options.connections}",
+         0 <= stored_events - (answered - repeats) <= options.connections and stored_deliveries == stored_events),
+        ("latency p50 / p99", f"{tandem['p50_ms']:.1f} / {tandem['p99_ms']:.1f} ms", "(reported)", None),
+        ("burst: events stored", str(burst_rows[0]), f"= {expected}", burst_rows[0] == expected),
+        ("burst: deliveries stored", str(burst_rows[1]), f"= {expected}", burst_rows[1] == expected),
+        ("burst: answers 200, none lost", f"{bursted.statuses.get(200, 0)} / {2 * expected}",
+         f"= {2 * expected}", bursted.statuses.get(200, 0) == 2 * expected and not bursted.errors),
+    ]  # fmt: skip
+    width = max(len(r[0]) for r in rows)
+    print()
+    print(f"{'measure':{width}}  {'figure':>22}  {'target':>10}  result")
+    for name, figure, target, ok in rows:
+        verdict = "-" if ok is None else "PASS" if ok else "FAIL"
+        print(f"{name:{width}}  {figure:>22}  {target:>10}  {verdict}")
+    verdicts = [ok for *_, ok in rows if ok is not None]
+    print("targets:", "MET" if all(verdicts) else "NOT MET")
+
+
+if __name__ == "__main__":
+    main()
