@@ -27,6 +27,7 @@ PURE_MODULES = [
     "jobs/helpdesk/helpscout.py",
     "jobs/helpdesk/generic.py",
     "jobs/helpdesk/providers.py",
+    "jobs/helpdesk/values.py",
     "storage/records.py",
     "storage/home_records.py",
     "bot/slack_requests.py",

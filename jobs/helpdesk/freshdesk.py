@@ -19,6 +19,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from jobs.helpdesk.events import OutcomeEvent, ParsedPayload, PayloadError
+from jobs.helpdesk.values import derived_key, email_of, text_of
 
 NAME = "freshdesk"
 # The rule's "Add custom headers" sets this; Authorization (Bearer, or Basic as "Requires authentication" sends
@@ -80,11 +81,11 @@ def parse(body: bytes, headers: Mapping[str, str]) -> ParsedPayload:
         raise PayloadError(
             "a Freshdesk webhook body is a JSON object (Tandem's template wraps it in freshdesk_webhook)"
         )
-    ticket = _text(fields.get("ticket_id"))
+    ticket = text_of(fields.get("ticket_id"))
     if ticket is None:
         raise PayloadError("Freshdesk body without ticket_id (use the template in docs/helpdesks.md)")
-    trigger = _text(fields.get("triggered_event")) or ""
-    email = _email(fields.get("agent_email") or fields.get("ticket_agent_email"))
+    trigger = text_of(fields.get("triggered_event")) or ""
+    email = email_of(fields.get("agent_email") or fields.get("ticket_agent_email"))
     learned: tuple[tuple[str, str], ...] = ()
     reassigned = re.search(r"\bresponder_id\s*:\s*\{\s*from\s*:\s*\w*\s*,\s*to\s*:\s*(\d+)", trigger)
     if reassigned and email:  # the new agent's id, and the agent placeholder already names them
@@ -97,7 +98,7 @@ def parse(body: bytes, headers: Mapping[str, str]) -> ParsedPayload:
             kinds.append(("solved", None, None))
         elif before and not after:
             kinds.append(("reopened", None, None))
-    csat = (_text(fields.get("csat")) or "").lower()
+    csat = (text_of(fields.get("csat")) or "").lower()
     if csat:
         if csat not in RATINGS:
             raise PayloadError(f"Freshdesk csat {csat!r} is not good, neutral, bad or 1-5")
@@ -120,12 +121,12 @@ def parse(body: bytes, headers: Mapping[str, str]) -> ParsedPayload:
         moment = body_time.isoformat() if body_time else ""
         events.append(
             OutcomeEvent(
-                event_key=_derived_key(ticket, kind, change.group(0) if change else "", moment, csat),
+                event_key=derived_key(ticket, kind, change.group(0) if change else "", moment, csat),
                 kind=kind,
                 ticket_id=ticket,
                 occurred_at=occurred,
                 agent_email=email,
-                group=_text(fields.get("group_name") or fields.get("ticket_group_name")),
+                group=text_of(fields.get("group_name") or fields.get("ticket_group_name")),
                 rating_good=good,
                 rating_score=score,
                 ticket_created_at=stamps.get("created_at"),
@@ -169,23 +170,6 @@ def _quote_triggered_event(text: str) -> str:
     closing = end + 2 if text[end + 1 : end + 2] == '"' else end + 1
     head = text[: start.end()].rstrip('"')
     return head + json.dumps(raw.replace('"', "")) + text[closing:]
-
-
-def _derived_key(*parts: object) -> str:
-    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
-
-
-def _text(value: object) -> str | None:
-    """Text of a rendered value: None when missing, empty, or a placeholder left unrendered."""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return None
-    text = str(value).strip()
-    return text if text and "{{" not in text else None
-
-
-def _email(value: object) -> str | None:
-    text = (_text(value) or "").lower()
-    return text if re.fullmatch(r"[^@\s]+@[^@\s]+", text) else None
 
 
 def _time(value: object) -> datetime | None:

@@ -7,7 +7,6 @@ the server needs no JSON Schema library, and a refusal names the field and what 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import re
@@ -16,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jobs.helpdesk.events import KINDS, OutcomeEvent, ParsedPayload, PayloadError
+from jobs.helpdesk.values import content_hash, load_json
 
 NAME = "generic"
 MAX_BATCH = 100
@@ -53,17 +53,13 @@ def delivery_key(body: bytes, headers: Mapping[str, str]) -> str:
         doc = json.loads(body)
         if isinstance(doc, dict) and isinstance(doc.get("event_id"), str) and doc["event_id"].strip():
             return str(doc["event_id"]).strip()
-        canonical = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
     except Exception:  # never raise: an unreadable body is still a delivery to keep
-        canonical = body
-    return hashlib.sha256(canonical).hexdigest()
+        pass
+    return content_hash(body)
 
 
 def parse(body: bytes, headers: Mapping[str, str]) -> ParsedPayload:
-    try:
-        doc = json.loads(body)
-    except (ValueError, RecursionError) as error:
-        raise PayloadError(f"not JSON: {error}") from None
+    doc = load_json(body)
     if not isinstance(doc, dict):
         raise PayloadError('expected a JSON object: one event, or {"events": [...]}')
     if "events" not in doc:

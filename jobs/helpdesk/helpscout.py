@@ -10,13 +10,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from jobs.helpdesk.events import OutcomeEvent, ParsedPayload, PayloadError
+from jobs.helpdesk.values import content_hash, derived_key, email_of, id_of, iso_time, load_json, text_of
 
 NAME = "helpscout"
 SIGNATURE = "x-helpscout-signature"
@@ -45,54 +44,49 @@ def verify(body: bytes, headers: Mapping[str, str], secret: str, now: float) -> 
 def delivery_key(body: bytes, headers: Mapping[str, str]) -> str:
     """No delivery id exists: a hash of the event name and the canonical content. The name is part of it
     because several events (convo.status, convo.tags…) send the very same conversation body."""
-    try:
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except Exception:  # never raise: an unreadable body is still a delivery to keep
-        canonical = body
     event = headers.get(EVENT, "").strip().encode("utf-8", "replace")
-    return hashlib.sha256(event + b"\n" + canonical).hexdigest()
+    return content_hash(body, salt=event + b"\n")
 
 
 def parse(body: bytes, headers: Mapping[str, str]) -> ParsedPayload:
     event = headers.get(EVENT, "").strip()
     if not event:
         raise PayloadError("no X-HelpScout-Event header")
-    try:
-        doc = json.loads(body)
-    except (ValueError, RecursionError) as error:
-        raise PayloadError(f"not JSON: {error}") from None
+    doc = load_json(body)
     if not isinstance(doc, dict):
         raise PayloadError("a Help Scout webhook body is a JSON object")
     if event == "satisfaction.ratings":
         return _rating(doc)
     if event not in ("convo.status", "convo.agent.reply.created"):
         return ParsedPayload(ignored=f"Help Scout {event}: Tandem does not use it")
-    ticket = _id(doc.get("id"))
+    ticket = id_of(doc.get("id"))
     if ticket is None:
         raise PayloadError(f"Help Scout {event} without the conversation id")
     owner = _user(doc.get("assignee")) if "assignee" in doc else _user(doc.get("owner"))
-    updated = next((t for t in (_time(doc.get(name)) for name in UPDATED) if t), None)
+    updated = next((t for t in (iso_time(doc.get(name)) for name in UPDATED) if t), None)
     if event == "convo.status":
         status = str(doc.get("status", "")).lower()
         if status == "closed":
             closer = _user(doc.get("closedByUser") or doc.get("closedBy"))
-            closer = closer if closer[0] else (_id(doc.get("closedBy")), None)  # V2: closedBy is the user's id
-            kind, occurred, agent = "solved", _time(doc.get("closedAt")) or updated, owner if owner[0] else closer
+            closer = closer if closer[0] else (id_of(doc.get("closedBy")), None)  # V2: closedBy is the user's id
+            kind, occurred, agent = "solved", iso_time(doc.get("closedAt")) or updated, owner if owner[0] else closer
         elif status in OPEN and _was_closed(doc):
             kind, occurred, agent = "reopened", updated, owner
         else:
             return ParsedPayload(ignored=f"Help Scout status {status or '?'}: no outcome", agent_ids=_users(doc))
-        key = _derived_key(ticket, kind, occurred.isoformat() if occurred else "")
+        key = derived_key(ticket, kind, occurred.isoformat() if occurred else "")
     else:
         replies = [t for t in _threads(doc) if t.get("type") in ("reply", "message") and _user(t.get("createdBy"))[0]]
-        latest = max(replies, key=lambda t: _time(t.get("createdAt")) or datetime.min.replace(tzinfo=UTC), default=None)
-        if latest is not None and _id(latest.get("id")):
+        latest = max(
+            replies, key=lambda t: iso_time(t.get("createdAt")) or datetime.min.replace(tzinfo=UTC), default=None
+        )
+        if latest is not None and id_of(latest.get("id")):
             # Keyed by thread: a rating names the thread it rates (threadId), so the rated reply can be found.
-            kind, occurred, agent = "replied", _time(latest.get("createdAt")), _user(latest.get("createdBy"))
-            key = f"thread:{_id(latest.get('id'))}"
+            kind, occurred, agent = "replied", iso_time(latest.get("createdAt")), _user(latest.get("createdBy"))
+            key = f"thread:{id_of(latest.get('id'))}"
         else:  # no threads embedded: the conversation's own update time and owner
             kind, occurred, agent = "replied", updated, owner
-            key = _derived_key(ticket, kind, occurred.isoformat() if occurred else "")
+            key = derived_key(ticket, kind, occurred.isoformat() if occurred else "")
     if occurred is None:
         raise PayloadError(f"Help Scout {event} for {ticket} without a readable time")
     outcome = OutcomeEvent(
@@ -103,23 +97,23 @@ def parse(body: bytes, headers: Mapping[str, str]) -> ParsedPayload:
         agent_id=agent[0],
         agent_email=agent[1],
         group=_mailbox(doc),
-        ticket_created_at=_time(doc.get("createdAt")),
+        ticket_created_at=iso_time(doc.get("createdAt")),
     )
     return ParsedPayload(events=(outcome,), agent_ids=_users(doc))
 
 
 def _rating(doc: dict[str, Any]) -> ParsedPayload:
-    ticket = _id(doc.get("ticketId"))  # the conversation's id, despite the name
+    ticket = id_of(doc.get("ticketId"))  # the conversation's id, despite the name
     value = str(doc.get("rating", "")).strip().lower()
     if ticket is None or value not in RATINGS:
         raise PayloadError("Help Scout rating without ticketId and a rating of Great, Okay or Bad")
-    occurred = _time(doc.get("createdAt")) or _time(doc.get("modifiedAt"))
+    occurred = iso_time(doc.get("createdAt")) or iso_time(doc.get("modifiedAt"))
     if occurred is None:
         raise PayloadError(f"Help Scout rating for {ticket} without a readable createdAt")
     score, good = RATINGS[value]
     # A rating changed later (Bad -> Great) is a new fact: the value is part of the key.
     event = OutcomeEvent(
-        event_key=_derived_key("rating", _id(doc.get("id")) or ticket, value),
+        event_key=derived_key("rating", id_of(doc.get("id")) or ticket, value),
         kind="rated",
         ticket_id=ticket,
         occurred_at=occurred,
@@ -145,7 +139,7 @@ def _user(value: object) -> tuple[str | None, str | None]:
     """(id, email) of a Help Scout user (an agent); nothing for customers."""
     if not isinstance(value, dict) or value.get("type", "user") != "user":
         return None, None
-    return _id(value.get("id")), _email(value.get("email"))
+    return id_of(value.get("id")), email_of(value.get("email"))
 
 
 def _users(doc: dict[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -157,35 +151,4 @@ def _users(doc: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 def _mailbox(doc: dict[str, Any]) -> str | None:
     # The mailbox is the team: its name in legacy payloads; V2 has the id only (map it by id).
     mailbox = doc.get("mailbox")
-    return (_text(mailbox.get("name")) if isinstance(mailbox, dict) else None) or _id(doc.get("mailboxId"))
-
-
-def _derived_key(*parts: object) -> str:
-    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
-
-
-def _text(value: object) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return None
-    return str(value).strip() or None
-
-
-def _id(value: object) -> str | None:
-    text = _text(value)
-    return None if text in (None, "0") else text
-
-
-def _email(value: object) -> str | None:
-    text = (_text(value) or "").lower()
-    return text if re.fullmatch(r"[^@\s]+@[^@\s]+", text) else None
-
-
-def _time(value: object) -> datetime | None:
-    """ISO 8601 with Z or an offset; naive means UTC."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
+    return (text_of(mailbox.get("name")) if isinstance(mailbox, dict) else None) or id_of(doc.get("mailboxId"))

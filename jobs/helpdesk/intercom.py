@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from jobs.helpdesk.events import OutcomeEvent, ParsedPayload, PayloadError
+from jobs.helpdesk.values import content_hash, email_of, id_of, iso_time, load_json, text_of
 
 NAME = "intercom"
 SIGNATURE = "x-hub-signature"
@@ -39,17 +39,13 @@ def delivery_key(body: bytes, headers: Mapping[str, str]) -> str:
         doc = json.loads(body)
         if isinstance(doc, dict) and isinstance(doc.get("id"), str) and doc["id"].strip():
             return str(doc["id"]).strip()
-        canonical = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
     except Exception:  # never raise: an unreadable body is still a delivery to keep
-        canonical = body
-    return hashlib.sha256(canonical).hexdigest()
+        pass
+    return content_hash(body)
 
 
 def parse(body: bytes, headers: Mapping[str, str]) -> ParsedPayload:
-    try:
-        doc = json.loads(body)
-    except (ValueError, RecursionError) as error:
-        raise PayloadError(f"not JSON: {error}") from None
+    doc = load_json(body)
     if not isinstance(doc, dict) or not isinstance(doc.get("topic"), str):
         raise PayloadError("an Intercom notification is a JSON object with a topic")
     topic = doc["topic"]
@@ -60,12 +56,12 @@ def parse(body: bytes, headers: Mapping[str, str]) -> ParsedPayload:
         return ParsedPayload(ignored=f"Intercom topic {topic}: Tandem does not use it")
     data = doc.get("data")
     item = data.get("item") if isinstance(data, dict) else None
-    if not isinstance(item, dict) or _id(item.get("id")) is None:
+    if not isinstance(item, dict) or id_of(item.get("id")) is None:
         raise PayloadError(f"Intercom {topic} without data.item and its id")
     events = reader(item, _time(doc.get("created_at")))
     if not events:
         return ParsedPayload(ignored=f"Intercom {topic}: no outcome in it", agent_ids=_admins(item))
-    notification = _id(doc.get("id"))
+    notification = id_of(doc.get("id"))
     if notification and not topic.startswith("ticket."):
         # The notification id is the event's id (a suffix each when one notification holds several replies).
         keys = [notification] if len(events) == 1 else [f"{notification}:{i}" for i in range(len(events))]
@@ -102,7 +98,9 @@ def _replied(item: dict[str, Any], sent: datetime | None) -> list[OutcomeEvent]:
     replies = [
         p
         for p in _parts(item)
-        if _author(p)[0] and p.get("part_type") != "note" and (p.get("part_type") == "comment" or _text(p.get("body")))
+        if _author(p)[0]
+        and p.get("part_type") != "note"
+        and (p.get("part_type") == "comment" or text_of(p.get("body")))
     ]
     if not replies:
         occurred = _time(stats.get("last_admin_reply_at")) or _time(item.get("updated_at")) or sent
@@ -119,7 +117,7 @@ def _rated(item: dict[str, Any], sent: datetime | None) -> list[OutcomeEvent]:
     if not isinstance(rating, dict) or isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
         raise PayloadError("Intercom rating without conversation_rating.rating from 1 to 5")
     teammate = rating.get("teammate")
-    rated = _id(teammate.get("id")) if isinstance(teammate, dict) and teammate.get("type") == "admin" else None
+    rated = id_of(teammate.get("id")) if isinstance(teammate, dict) and teammate.get("type") == "admin" else None
     occurred = _time(rating.get("created_at")) or _time(item.get("updated_at")) or sent
     # Scores 4-5 count as good and 1-2 as bad, as CSAT is usually counted; 3 is neither.
     good = True if score >= 4 else False if score <= 2 else None
@@ -168,7 +166,7 @@ READERS: dict[str, Callable[[dict[str, Any], datetime | None], list[OutcomeEvent
 def _event(
     kind: str, item: dict[str, Any], occurred: datetime | None, agent: tuple[str | None, str | None], **more: Any
 ) -> OutcomeEvent:
-    ticket = str(_id(item.get("id")))
+    ticket = str(id_of(item.get("id")))
     if occurred is None:
         raise PayloadError(f"Intercom {kind} event for {ticket} without a readable time")
     return OutcomeEvent(
@@ -179,7 +177,7 @@ def _event(
         agent_id=agent[0],
         agent_email=agent[1],
         # Intercom payloads name the team by id only: map it with /pulse helpdesk group "<team id>" TEAM.
-        group=_id(item.get("team_assignee_id")),
+        group=id_of(item.get("team_assignee_id")),
         ticket_created_at=_time(item.get("created_at")),
         **more,
     )
@@ -188,15 +186,15 @@ def _event(
 def _assignee(item: dict[str, Any]) -> tuple[str | None, str | None]:
     legacy = item.get("assignee")
     if isinstance(legacy, dict) and legacy.get("type") == "admin":
-        return _id(legacy.get("id")), _email(legacy.get("email"))
-    return _id(item.get("admin_assignee_id")), None
+        return id_of(legacy.get("id")), email_of(legacy.get("email"))
+    return id_of(item.get("admin_assignee_id")), None
 
 
 def _author(part: dict[str, Any]) -> tuple[str | None, str | None]:
     author = part.get("author")
     if not isinstance(author, dict) or author.get("type") != "admin":
         return None, None
-    return _id(author.get("id")), _email(author.get("email"))
+    return id_of(author.get("id")), email_of(author.get("email"))
 
 
 def _admins(item: dict[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -219,30 +217,11 @@ def _stats(item: dict[str, Any]) -> dict[str, Any]:
     return stats if isinstance(stats, dict) else {}
 
 
-def _text(value: object) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return None
-    return str(value).strip() or None
-
-
-def _id(value: object) -> str | None:
-    text = _text(value)
-    return None if text in (None, "0") else text  # Intercom sends 0 or null for "nobody"
-
-
-def _email(value: object) -> str | None:
-    text = (_text(value) or "").lower()
-    return text if re.fullmatch(r"[^@\s]+@[^@\s]+", text) else None
-
-
 def _time(value: object) -> datetime | None:
     """Unix seconds, or ISO 8601 (2.x webhook statistics); 0 and naive times mean none / UTC."""
     try:
         if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
             return datetime.fromtimestamp(value, UTC)
-        if isinstance(value, str) and value.strip():
-            moment = datetime.fromisoformat(value.strip())
-            return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
     except (ValueError, OverflowError, OSError):
-        pass
-    return None
+        return None
+    return iso_time(value)

@@ -14,10 +14,10 @@ import hmac
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from jobs.helpdesk.events import KINDS, OutcomeEvent, ParsedPayload, PayloadError
+from jobs.helpdesk.values import content_hash, derived_key, email_of, id_of, iso_time, load_json, text_of
 
 NAME = "zendesk"
 EVENT_TYPE = "zen:event-type:"
@@ -51,7 +51,7 @@ TRIGGER_BODY = """{"event": "solved",
 def verify(body: bytes, headers: Mapping[str, str], secret: str, now: float) -> bool:
     """base64(HMAC-SHA256(secret, timestamp header + raw body)), the timestamp within the window."""
     signature, stamp = headers.get(SIGNATURE, "").strip(), headers.get(TIMESTAMP, "").strip()
-    sent = _time(stamp)
+    sent = iso_time(stamp)
     if not secret or not signature or sent is None:
         return False
     if not -MAX_CLOCK_SKEW <= now - sent.timestamp() <= MAX_SIGNATURE_AGE:
@@ -64,22 +64,16 @@ def delivery_key(body: bytes, headers: Mapping[str, str]) -> str:
     """The event id (event subscriptions), else the trigger's invocation id, else a hash of the content."""
     try:
         doc = json.loads(body)
-        if isinstance(doc, dict) and str(doc.get("type", "")).startswith(EVENT_TYPE) and _text(doc.get("id")):
-            return str(_text(doc.get("id")))
-        invocation = headers.get(INVOCATION, "").strip()
-        if invocation:
-            return f"invocation:{invocation}"
-        canonical = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+        if isinstance(doc, dict) and str(doc.get("type", "")).startswith(EVENT_TYPE) and text_of(doc.get("id")):
+            return str(text_of(doc.get("id")))
     except Exception:  # never raise: an unreadable body is still a delivery to keep
-        canonical = body
-    return hashlib.sha256(canonical).hexdigest()
+        pass
+    invocation = headers.get(INVOCATION, "").strip()
+    return f"invocation:{invocation}" if invocation else content_hash(body)
 
 
 def parse(body: bytes, headers: Mapping[str, str]) -> ParsedPayload:
-    try:
-        doc = json.loads(body)
-    except (ValueError, RecursionError) as error:
-        raise PayloadError(f"not JSON: {error}") from None
+    doc = load_json(body)
     if not isinstance(doc, dict):
         raise PayloadError("a Zendesk webhook body is a JSON object")
     kind = doc.get("type")
@@ -94,16 +88,16 @@ def _event(doc: dict[str, Any], kind: str) -> ParsedPayload:
     if kind not in ("ticket.status_changed", "ticket.comment_added"):
         reason = "it names user ids only" if kind == "ticket.agent_assignment_changed" else "Tandem does not use it"
         return ParsedPayload(ignored=f"Zendesk event {kind}: {reason}")
-    detail, change, event_id = doc.get("detail"), doc.get("event"), _text(doc.get("id"))
+    detail, change, event_id = doc.get("detail"), doc.get("event"), text_of(doc.get("id"))
     if not isinstance(detail, dict) or not isinstance(change, dict):
         raise PayloadError(f"Zendesk event {kind} without its detail and event objects")
     if event_id is None:
         raise PayloadError(f"Zendesk event {kind} without an id")
-    ticket = _text(detail.get("id")) or _subject_ticket(doc.get("subject"))
-    occurred = _time(doc.get("time"))
+    ticket = text_of(detail.get("id")) or _subject_ticket(doc.get("subject"))
+    occurred = iso_time(doc.get("time"))
     if ticket is None or occurred is None:
         raise PayloadError(f"Zendesk event {kind} without a ticket id or a readable time")
-    agent_id = _id(detail.get("assignee_id"))
+    agent_id = id_of(detail.get("assignee_id"))
     if kind == "ticket.status_changed":
         before, after = str(change.get("previous", "")).upper(), str(change.get("current", "")).upper()
         if after in SOLVED_STATUSES and before not in SOLVED_STATUSES:
@@ -119,7 +113,7 @@ def _event(doc: dict[str, Any], kind: str) -> ParsedPayload:
             raise PayloadError("Zendesk comment_added without comment.author")
         if author.get("is_staff") is not True or comment.get("is_public") is not True:
             return ParsedPayload(ignored="Zendesk comment: not a public reply by an agent")
-        outcome, agent_id = "replied", _id(author.get("id"))
+        outcome, agent_id = "replied", id_of(author.get("id"))
     event = OutcomeEvent(
         event_key=event_id,
         kind=outcome,
@@ -127,24 +121,24 @@ def _event(doc: dict[str, Any], kind: str) -> ParsedPayload:
         occurred_at=occurred,
         agent_id=agent_id,
         # Event payloads name the group by id only: map it with /pulse helpdesk group "<group id>" TEAM.
-        group=_id(detail.get("group_id")),
-        ticket_created_at=_time(detail.get("created_at")),
+        group=id_of(detail.get("group_id")),
+        ticket_created_at=iso_time(detail.get("created_at")),
     )
     return ParsedPayload(events=(event,))
 
 
 def _trigger(doc: dict[str, Any], headers: Mapping[str, str]) -> ParsedPayload:
-    ticket = _text(doc.get("ticket_id"))
+    ticket = text_of(doc.get("ticket_id"))
     if ticket is None:
         raise PayloadError("Zendesk trigger body with an empty ticket_id")
     # "score" as in the REST satisfaction rating object, which a hand-written body may copy.
-    raw_rating = _text(doc.get("satisfaction_rating")) or _text(doc.get("score")) or ""
+    raw_rating = text_of(doc.get("satisfaction_rating")) or text_of(doc.get("score")) or ""
     # The rendered text ("Good", "Good, I'm satisfied", "bad_with_comment"…) is not documented: first word.
     word = re.split(r"[^a-z]", raw_rating.lower(), maxsplit=1)[0]
     good = {"good": True, "bad": False}.get(word)
-    kind = (_text(doc.get("event")) or "").lower()
+    kind = (text_of(doc.get("event")) or "").lower()
     if not kind:  # a hand-written body without "event": the unambiguous cases only
-        status = (_text(doc.get("status")) or "").lower()
+        status = (text_of(doc.get("status")) or "").lower()
         kind = "rated" if good is not None else "solved" if status == "solved" else ""
         if not kind:
             return ParsedPayload(ignored="Zendesk trigger body without an event field")
@@ -152,24 +146,24 @@ def _trigger(doc: dict[str, Any], headers: Mapping[str, str]) -> ParsedPayload:
         raise PayloadError(f"Zendesk trigger body: event {kind!r} is not one of {', '.join(KINDS)}")
     if kind == "rated" and good is None:
         return ParsedPayload(ignored=f"Zendesk satisfaction {raw_rating or 'empty'!r} is neither good nor bad")
-    occurred = _time(doc.get("updated_at")) or _time(headers.get(TIMESTAMP))
+    occurred = iso_time(doc.get("updated_at")) or iso_time(headers.get(TIMESTAMP))
     if occurred is None:
         raise PayloadError("Zendesk trigger body without a readable updated_at")
     # A reply is the current user's (the agent who answered); every other outcome the assignee's.
     who = ("current_user_id", "current_user_email") if kind == "replied" else ("assignee_id", "assignee_email")
-    agent_id, email = _id(doc.get(who[0])), _email(doc.get(who[1]))
-    pairs = ((agent_id, email), (_id(doc.get("assignee_id")), _email(doc.get("assignee_email"))))
+    agent_id, email = id_of(doc.get(who[0])), email_of(doc.get(who[1]))
+    pairs = ((agent_id, email), (id_of(doc.get("assignee_id")), email_of(doc.get("assignee_email"))))
     rating = good if kind == "rated" else None
     event = OutcomeEvent(
-        event_key=_derived_key(ticket, kind, occurred.isoformat(), rating),
+        event_key=derived_key(ticket, kind, occurred.isoformat(), rating),
         kind=kind,
         ticket_id=ticket,
         occurred_at=occurred,
         agent_email=email,
         agent_id=agent_id,
-        group=_text(doc.get("group")) or _id(doc.get("group_id")),
+        group=text_of(doc.get("group")) or id_of(doc.get("group_id")),
         rating_good=rating,
-        ticket_created_at=_time(doc.get("created_at")),
+        ticket_created_at=iso_time(doc.get("created_at")),
     )
     learned = tuple(dict.fromkeys((i, e) for i, e in pairs if i and e))
     return ParsedPayload(events=(event,), agent_ids=learned)
@@ -178,37 +172,3 @@ def _trigger(doc: dict[str, Any], headers: Mapping[str, str]) -> ParsedPayload:
 def _subject_ticket(subject: object) -> str | None:
     match = re.fullmatch(r"zen:ticket:(\d+)", subject) if isinstance(subject, str) else None
     return match.group(1) if match else None
-
-
-def _derived_key(*parts: object) -> str:
-    """The same fact sent twice (a trigger has no event id) gets the same key."""
-    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
-
-
-def _text(value: object) -> str | None:
-    """Text of a rendered value: None when missing, empty, or a placeholder Zendesk left unrendered."""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return None
-    text = str(value).strip()
-    return text if text and "{{" not in text else None
-
-
-def _id(value: object) -> str | None:
-    text = _text(value)
-    return None if text in (None, "0") else text  # Zendesk sends "" or 0 for "nobody"
-
-
-def _email(value: object) -> str | None:
-    text = (_text(value) or "").lower()
-    return text if re.fullmatch(r"[^@\s]+@[^@\s]+", text) else None
-
-
-def _time(value: object) -> datetime | None:
-    """ISO 8601 with Z or an offset (Zendesk's "2013-12-12T05:35Z" too); naive means UTC."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None

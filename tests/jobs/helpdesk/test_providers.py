@@ -120,9 +120,10 @@ def _imports(path: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))
-def test_provider_modules_import_only_the_standard_library_and_the_event_records(name: str) -> None:
+def test_provider_modules_import_only_the_standard_library_the_event_records_and_the_value_readers(name: str) -> None:
     imported = _imports(ROOT / "jobs" / "helpdesk" / f"{name}.py")
-    outside = {m for m in imported if m.split(".")[0] not in sys.stdlib_module_names and m != "jobs.helpdesk.events"}
+    shared = {"jobs.helpdesk.events", "jobs.helpdesk.values"}
+    outside = {m for m in imported if m.split(".")[0] not in sys.stdlib_module_names and m not in shared}
     assert outside == set()
 
 

@@ -1,0 +1,61 @@
+"""Pure: reading the values every helpdesk payload carries (text, ids, emails, times) and the keys made of them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime
+
+from jobs.helpdesk.events import PayloadError
+
+
+def load_json(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as error:
+        raise PayloadError(f"not JSON: {error}") from None
+
+
+def content_hash(body: bytes, salt: bytes = b"") -> str:
+    """sha256 of the canonical JSON (so a retry with other whitespace is the same delivery), or of the raw
+    bytes when the body is not JSON. Never raises: an unreadable body is still a delivery to keep."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except Exception:
+        canonical = body
+    return hashlib.sha256(salt + canonical).hexdigest()
+
+
+def derived_key(*parts: object) -> str:
+    """The same fact sent twice by a helpdesk without event ids gets the same key."""
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
+
+
+def text_of(value: object) -> str | None:
+    """Text of a value: None when missing, empty, or a template placeholder the helpdesk left unrendered."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value).strip()
+    return text if text and "{{" not in text else None
+
+
+def id_of(value: object) -> str | None:
+    text = text_of(value)
+    return None if text in (None, "0") else text  # helpdesks send "" or 0 for "nobody"
+
+
+def email_of(value: object) -> str | None:
+    text = (text_of(value) or "").lower()
+    return text if re.fullmatch(r"[^@\s]+@[^@\s]+", text) else None
+
+
+def iso_time(value: object) -> datetime | None:
+    """ISO 8601 with Z or an offset; naive means UTC."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
