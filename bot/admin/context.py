@@ -48,7 +48,7 @@ class CommandContext:
             raise AdminError(topic, f"There is no team called `{name}`: `/pulse teams` lists them.")
         return team
 
-    def members_of(self, user_ids: Sequence[str], topic: str) -> tuple[dict[str, int], list[str]]:
+    def members_of(self, user_ids: Sequence[str]) -> tuple[dict[str, int], list[str]]:
         """Directory ids of these Slack users (`learn_members` looked up the new ones before the transaction),
         and the users that cannot be members: bots, deactivated or unknown to Slack."""
         known = member_ids_of(self.session, list(user_ids))

@@ -151,7 +151,7 @@ def admins(ctx: CommandContext, command: PulseCommand) -> Reply:
 
 
 def add_admin(ctx: CommandContext, command: PulseCommand) -> Reply:
-    _found, refused = ctx.members_of(command.users, "admin")
+    _found, refused = ctx.members_of(command.users)
     if refused:
         raise AdminError("admin", f"{mention(refused[0])} cannot be an admin (a bot, or not in Slack).")
     member = member_named(ctx.session, command.users[0])
@@ -182,7 +182,7 @@ def helpdesk(ctx: CommandContext, command: PulseCommand) -> Reply:
 
 
 def map_helpdesk_agent(ctx: CommandContext, command: PulseCommand) -> Reply:
-    found, refused = ctx.members_of(command.users, "helpdesk.map")
+    found, refused = ctx.members_of(command.users)
     if refused:
         raise AdminError("helpdesk.map", f"{mention(refused[0])} is not a person Tandem knows.")
     map_agent(ctx.session, command.email, found[command.users[0]], ctx.now)

@@ -81,7 +81,7 @@ def _change_members(ctx: CommandContext, command: PulseCommand, adding: bool) ->
 
 def change_members(ctx: CommandContext, team: Team, users: tuple[str, ...], adding: bool) -> str:
     """Add or remove people (the command and the form share this); returns what happened, in words."""
-    found, refused = ctx.members_of(users, "team.add" if adding else "team.remove")
+    found, refused = ctx.members_of(users)
     ids = list(found.values())
     if adding:
         add_team_members(ctx.session, team.id, ids)
@@ -131,7 +131,7 @@ def unlink(ctx: CommandContext, command: PulseCommand) -> Reply:
 
 def manager(ctx: CommandContext, command: PulseCommand) -> Reply:
     team = ctx.team(command.team, "team.manager")
-    _found, refused = ctx.members_of(command.users, "team.manager")
+    _found, refused = ctx.members_of(command.users)
     if refused:
         raise AdminError("team.manager", f"{mention(refused[0])} cannot manage a team (a bot, or not in Slack).")
     team.manager_user_id = command.users[0]
