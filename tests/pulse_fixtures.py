@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -15,12 +16,16 @@ from bot.notifier import SlackNotifier
 from bot.settings import Secret, Settings
 from bot.slack_app import Clock, build_bolt_app
 from bot.slack_client import make_web_client
+from jobs import pulse_answers
 from jobs.members import member_from_slack
 from jobs.pulse_dispatch import PulseDispatcher
+from jobs.pulse_followup import close_due_rounds
+from jobs.pulse_rounds import open_due_rounds
 from jobs.question_bank import load_default_bank
 from storage.db import SessionFactory, make_session_factory, transaction
 from storage.members import upsert_members
-from storage.models import Member
+from storage.models import Delivery, Member
+from storage.rounds import asked_questions
 from storage.teams import add_team_members, create_team
 from tests.live_server import LiveServer
 from tests.slack_signing import SIGNING_SECRET
@@ -83,3 +88,33 @@ def serve_tandem(
     )
     with LiveServer(http) as server:
         yield server
+
+
+def run_round(world: PulseWorld, team_id: int, answers: dict[str, int | None] | None = None, close: bool = True) -> int:
+    """Open and send a round of the team; each user in `answers` answers every question with that value
+    (None: skips them all). Closing moves the world's clock on a week, ready for the next round."""
+    (opened,) = open_due_rounds(world.factory, BANK, world.now, [team_id], right_now=True)
+    world.dispatcher().send_due([team_id], right_now=True)
+    for user, value in (answers or {}).items():
+        answer_everything(world, opened.round_id, user, value)
+    if close:
+        close_due_rounds(world.factory, world.notifier, world.now + timedelta(days=6))
+        world.now += timedelta(days=7)
+    return opened.round_id
+
+
+def answer_everything(world: PulseWorld, round_id: int, user: str, value: int | None) -> None:
+    with world.factory() as session:
+        group = session.scalar(
+            select(Delivery.group_no)
+            .join(Member, Member.id == Delivery.member_id)
+            .where(Delivery.round_id == round_id, Member.slack_user_id == user)
+        )
+        questions = asked_questions(session, round_id, group)[group]
+    for question in questions:
+        chosen = None if value is None else value * 2 if question.scale == "enps" else value
+        button: dict[str, Any] = {"r": round_id, "q": question.question_id}
+        if chosen is not None:
+            button["v"] = chosen
+        result = pulse_answers.answer(world.factory, BANK.agreement_labels, user, json.dumps(button), chosen, world.now)
+        assert isinstance(result, pulse_answers.Recorded)

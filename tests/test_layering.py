@@ -18,6 +18,7 @@ PURE_MODULES = [
     "jobs/question_bank.py",
     "jobs/rotation.py",
     "jobs/sentiment.py",
+    "jobs/panel.py",
     "jobs/imports/csv_rows.py",
     "jobs/imports/ticket_rows.py",
     "jobs/imports/pulse_rows.py",

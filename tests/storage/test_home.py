@@ -14,7 +14,6 @@ from sqlalchemy import Engine, event, func, select, update
 from bot.blocks.home import home_view
 from jobs import pulse_answers
 from jobs.members import member_from_slack
-from jobs.pulse_followup import close_due_rounds
 from jobs.pulse_rounds import open_due_rounds
 from storage.db import transaction
 from storage.home import configuration_problems, delete_participation, home_model, onboarding_steps
@@ -24,7 +23,7 @@ from storage.models import Answer, AuditEntry, Comment, Delivery, HelpdeskGroup,
 from storage.rounds import asked_questions
 from storage.teams import add_team_members, create_team
 from storage.workspace import default_threshold, set_default_threshold
-from tests.pulse_fixtures import BANK, PulseWorld, make_world
+from tests.pulse_fixtures import BANK, PulseWorld, answer_everything, make_world, run_round
 from tests.slack_standin import SlackStandin, make_user
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -33,36 +32,6 @@ START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def world(engine: Engine, standin: SlackStandin) -> PulseWorld:
     return make_world(engine, standin, START)
-
-
-def run_round(world: PulseWorld, team_id: int, answers: dict[str, int | None] | None = None, close: bool = True) -> int:
-    """Open and send a round of the team; each user in `answers` answers every question with that value
-    (None: skips them all). Closing moves the world's clock on a week, ready for the next round."""
-    (opened,) = open_due_rounds(world.factory, BANK, world.now, [team_id], right_now=True)
-    world.dispatcher().send_due([team_id], right_now=True)
-    for user, value in (answers or {}).items():
-        answer_everything(world, opened.round_id, user, value)
-    if close:
-        close_due_rounds(world.factory, world.notifier, world.now + timedelta(days=6))
-        world.now += timedelta(days=7)
-    return opened.round_id
-
-
-def answer_everything(world: PulseWorld, round_id: int, user: str, value: int | None) -> None:
-    with world.factory() as session:
-        group = session.scalar(
-            select(Delivery.group_no)
-            .join(Member, Member.id == Delivery.member_id)
-            .where(Delivery.round_id == round_id, Member.slack_user_id == user)
-        )
-        questions = asked_questions(session, round_id, group)[group]
-    for question in questions:
-        chosen = None if value is None else value * 2 if question.scale == "enps" else value
-        button: dict[str, Any] = {"r": round_id, "q": question.question_id}
-        if chosen is not None:
-            button["v"] = chosen
-        result = pulse_answers.answer(world.factory, BANK.agreement_labels, user, json.dumps(button), chosen, world.now)
-        assert isinstance(result, pulse_answers.Recorded)
 
 
 def set_team(world: PulseWorld, team_id: int, **values: Any) -> None:
