@@ -19,6 +19,7 @@ PURE_MODULES = [
     "jobs/rotation.py",
     "jobs/sentiment.py",
     "jobs/panel.py",
+    "jobs/trends.py",
     "jobs/imports/csv_rows.py",
     "jobs/imports/ticket_rows.py",
     "jobs/imports/pulse_rows.py",
