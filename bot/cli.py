@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, TypeVar
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.cli_reports import add_report_commands
+from bot.cli_support import CommandFailed, first_line, migrate
 from bot.logging_setup import configure_logging
 from bot.settings import WHERE_TO_GET, Settings, SettingsError, load_settings
 
@@ -30,10 +32,6 @@ TOKEN_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "account_inactive
 
 
 T = TypeVar("T")
-
-
-class CommandFailed(Exception):
-    """A runtime failure with a one-line explanation (exit code 1)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -140,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     pulses.add_argument("file", metavar="FILE.csv", help="UTF-8 CSV with a header line")
     pulses.set_defaults(run=_import_pulses)
+    add_report_commands(commands)
     return parser
 
 
@@ -147,13 +146,13 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> None:
     from bot.server import serve
 
     settings.require_slack()
-    _migrate(settings)
+    migrate(settings)
     _check_token(settings)
     serve(settings)
 
 
 def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> None:
-    before, after = _migrate(settings)
+    before, after = migrate(settings)
     print(
         f"database {settings.database_url_for_display} is at revision {after}"
         + ("" if before == after else f" (was {before or 'empty'})")
@@ -166,7 +165,7 @@ def _users_sync(settings: Settings, _args: argparse.Namespace) -> None:
     from storage.db import make_engine, make_session_factory
 
     settings.require_bot_token()
-    _migrate(settings)
+    migrate(settings)
     engine = make_engine(settings.database_url)
     client = make_web_client(settings)
     try:
@@ -176,7 +175,7 @@ def _users_sync(settings: Settings, _args: argparse.Namespace) -> None:
     except SlackApiError as error:
         raise _slack_failure(error) from None
     except SQLAlchemyError as error:
-        raise CommandFailed(f"database error during sync: {_first_line(error)}") from None
+        raise CommandFailed(f"database error during sync: {first_line(error)}") from None
     finally:
         engine.dispose()
     if sys.stderr.isatty():
@@ -194,7 +193,7 @@ def _pulse_send(settings: Settings, args: argparse.Namespace) -> None:
     from storage.teams import pulsed_teams, team_named
 
     settings.require_bot_token()
-    _migrate(settings)
+    migrate(settings)
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
     bank = load_default_bank()
@@ -217,7 +216,7 @@ def _pulse_send(settings: Settings, args: argparse.Namespace) -> None:
         dispatcher = PulseDispatcher(factory, notifier, bank.agreement_labels, lambda: datetime.now(UTC))
         report = dispatcher.send_due(team_ids, right_now=args.now)
     except SQLAlchemyError as error:
-        raise CommandFailed(f"database error: {_first_line(error)}") from None
+        raise CommandFailed(f"database error: {first_line(error)}") from None
     finally:
         engine.dispose()
     print(f"pulse DMs: {report.summary()}")
@@ -232,12 +231,12 @@ def _webhooks_replay(settings: Settings, args: argparse.Namespace) -> None:
 
     if args.provider is not None and args.provider not in PROVIDERS:
         raise SettingsError(f"there is no helpdesk called {args.provider!r}: use one of {', '.join(sorted(PROVIDERS))}")
-    _migrate(settings)
+    migrate(settings)
     engine = make_engine(settings.database_url)
     try:
         fixed, still = replay_failed(make_session_factory(engine), PROVIDERS, args.provider)
     except SQLAlchemyError as error:
-        raise CommandFailed(f"database error: {_first_line(error)}") from None
+        raise CommandFailed(f"database error: {first_line(error)}") from None
     finally:
         engine.dispose()
     print(f"webhooks replayed: {fixed} read now, {still} still unreadable")
@@ -277,7 +276,7 @@ def _run_import(settings: Settings, name: str, run: Callable[[SessionFactory, Pr
     from jobs.imports.csv_rows import HeaderError
     from storage.db import make_engine, make_session_factory
 
-    _migrate(settings)
+    migrate(settings)
     engine = make_engine(settings.database_url)
     progress = _import_progress(f"importing {name}")
     try:
@@ -285,7 +284,7 @@ def _run_import(settings: Settings, name: str, run: Callable[[SessionFactory, Pr
     except HeaderError as error:
         raise SettingsError(f"{name}: {error}") from None
     except SQLAlchemyError as error:
-        raise CommandFailed(f"database error during the import: {_first_line(error)}") from None
+        raise CommandFailed(f"database error during the import: {first_line(error)}") from None
     finally:
         engine.dispose()
         if progress is not None:
@@ -320,24 +319,6 @@ def _import_progress(what: str) -> Progress | None:
         print(f"\r{what}: {fraction:4.0%} ({count:,} {counted})", end="", file=sys.stderr, flush=True)
 
     return show
-
-
-def _migrate(settings: Settings) -> tuple[str | None, str]:
-    from storage.db import make_engine
-    from storage.migrate import upgrade
-
-    engine = make_engine(settings.database_url)
-    try:
-        before, after = upgrade(engine)
-    except SQLAlchemyError as error:
-        raise CommandFailed(
-            f"cannot migrate the database at {settings.database_url_for_display}: {_first_line(error)}"
-        ) from None
-    finally:
-        engine.dispose()
-    if before != after:
-        log.info("database migrated from %s to %s", before or "empty", after)
-    return before, after
 
 
 def _check_token(settings: Settings) -> None:
@@ -375,11 +356,6 @@ def _progress_printer() -> Callable[[int, int], None] | None:
         print(f"\rsyncing users: {users:,} read in {pages:,} {unit}", end="", file=sys.stderr, flush=True)
 
     return show
-
-
-def _first_line(error: Exception) -> str:
-    original = getattr(error, "orig", None) or error
-    return (str(original).strip().splitlines() or [error.__class__.__name__])[0]
 
 
 if __name__ == "__main__":

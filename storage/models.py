@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -115,6 +116,9 @@ class Team(Base):
     source_kind: Mapped[str] = mapped_column(String(16), default="manual", server_default="manual")
     source_id: Mapped[str | None] = mapped_column(String(32))
     source_synced_at: Mapped[datetime | None]
+    # The weekly digest: ISO weekday and minute of the day, in the manager's time zone (Monday 9:00).
+    digest_weekday: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
+    digest_minute: Mapped[int] = mapped_column(SmallInteger, default=540, server_default="540")
 
     members: Mapped[list[Member]] = relationship(secondary="team_members", back_populates="teams")
 
@@ -234,7 +238,11 @@ class Answer(Base):
     """One answer: round and question version only. No member, no time; a random key, not a sequence."""
 
     __tablename__ = "answers"
-    __table_args__ = (UniqueConstraint("delivery_id", "question_id"), {"sqlite_with_rowid": False})
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "question_id"),
+        Index("ix_answers_round_question_value", "round_id", "question_id", "value"),
+        {"sqlite_with_rowid": False},
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("pulse_rounds.id", ondelete="CASCADE"), index=True)
@@ -360,3 +368,25 @@ class HelpdeskAgentId(Base):
     provider: Mapped[str] = mapped_column(String(16), primary_key=True)
     agent_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
+
+
+class TeamDigest(Base):
+    """A team's digest of one ISO week (`week` is its Monday), claimed before it is posted: exactly one.
+
+    `status`: posting (claimed; if it stays so, the post is looked for in the channel before retrying),
+    posted (with the message ts), failed (Slack refused; retried on later ticks up to a limit).
+    """
+
+    __tablename__ = "team_digests"
+    __table_args__ = (UniqueConstraint("team_id", "week"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    week: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    claimed_at: Mapped[datetime]
+    posted_at: Mapped[datetime | None]
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(255))
