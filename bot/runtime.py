@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as time_of_day
@@ -12,12 +13,14 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
+from bot.digest_publisher import SlackDigestPublisher
 from bot.http_app import create_http_app
 from bot.notifier import SlackNotifier
 from bot.settings import Settings
 from bot.slack_app import build_bolt_app
 from bot.slack_client import iter_user_pages, make_web_client
 from bot.slack_membership import SlackMembershipClient
+from jobs.digest_job import post_due_digests
 from jobs.directory import sync_directory
 from jobs.helpdesk.providers import PROVIDERS
 from jobs.leader import SchedulerLeader
@@ -62,7 +65,7 @@ def build_runtime(settings: Settings) -> Runtime:
     leader = None
     if settings.scheduler != "off":
         jobs = recurring_jobs(client, factory)
-        tick = [pulse_tick(settings, factory, bank)]
+        tick = [pulse_tick(settings, factory, bank), digest_tick(client, factory, bank)]
         leader = SchedulerLeader(engine, lambda: build_scheduler(jobs, factory, utc_now, every_tick=tick))
     return Runtime(engine, factory, client, bolt_app, http_app, leader)
 
@@ -79,6 +82,16 @@ def helpdesk_secrets(settings: Settings) -> dict[str, str]:
 def pulse_tick(settings: Settings, factory: SessionFactory, bank: QuestionBank) -> PulseTick:
     notifier = SlackNotifier(make_web_client(settings, retry_rate_limits=False))
     return PulseTick(factory, notifier, PulseDispatcher(factory, notifier, bank.agreement_labels, utc_now), bank)
+
+
+def digest_tick(client: WebClient, factory: SessionFactory, bank: QuestionBank) -> Callable[[datetime], str]:
+    """Every tick: post the weekly digests whose local time has come (claimed in the database)."""
+    publisher = SlackDigestPublisher(client)
+
+    def post_digests(now: datetime) -> str:
+        return post_due_digests(factory, publisher, bank.driver_names, now).summary()
+
+    return post_digests
 
 
 def recurring_jobs(client: WebClient, factory: SessionFactory) -> list[RecurringJob]:

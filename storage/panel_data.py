@@ -186,3 +186,20 @@ def _monday_weeks(frame: pd.DataFrame) -> pd.DataFrame:
 def _frame(rows: Any, columns: list[str], float_ok: bool = False) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(list(rows), columns=columns)
     return frame.astype({c: "float64" for c in columns[2:]}) if float_ok else frame
+
+
+def week_comments(session: Session, week: date, team_ids: list[int] | None = None) -> dict[int, list[Any]]:
+    """(driver, text, round opened on) of the comments in each team's closed rounds of `week`, in their
+    stored order, which closing the round shuffled."""
+    start = week_monday(week)
+    query = (
+        select(PulseRound.team_id, Comment.driver, Comment.text, PulseRound.opened_on)
+        .join(PulseRound, PulseRound.id == Comment.round_id)
+        .where(*_closed_between(start, start + timedelta(days=7)))
+    )
+    if team_ids is not None:
+        query = query.where(PulseRound.team_id.in_(team_ids))
+    found: dict[int, list[Any]] = {}
+    for team_id, driver, text, opened_on in session.execute(query):
+        found.setdefault(team_id, []).append((driver, text, opened_on))
+    return found

@@ -54,7 +54,13 @@ class SlackStandin:
         self.token = token
         self.users: list[dict[str, Any]] = list(users or [])
         self.calls: list[RecordedCall] = []
-        self.uploads: dict[str, bytes] = {}
+        self.uploads: dict[str, bytes] = {}  # file id -> the bytes POSTed to its upload_url
+        # file id -> what files.getUploadURLExternal and files.completeUploadExternal were told (see _upload_url)
+        self.files: dict[str, dict[str, Any]] = {}
+        # Slack finishes an upload asynchronously: this many chat.postMessage calls naming a new file in an
+        # image block are refused with invalid_blocks before it is ready (real Slack: about a second).
+        self.file_ready_after = 0
+        self.upload_failures = 0  # the next this many POSTs to an upload_url answer HTTP 500
         self._scripted: dict[str, deque[_Scripted]] = {}
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
@@ -98,10 +104,11 @@ class SlackStandin:
         return f"http://{host}:{port}/api/"
 
     # -- scripting -----------------------------------------------------------------------------
-    def fail(self, method: str, error: str, times: int = 1) -> None:
-        """The next `times` calls to `method` answer HTTP 200 {"ok": false, "error": error}."""
+    def fail(self, method: str, error: str, times: int = 1, **details: Any) -> None:
+        """The next `times` calls to `method` answer HTTP 200 {"ok": false, "error": error, **details}
+        (details such as invalid_blocks' "errors")."""
         for _ in range(times):
-            self._script(method, _Scripted(200, {"ok": False, "error": error}, {}))
+            self._script(method, _Scripted(200, {"ok": False, "error": error, **details}, {}))
 
     def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
         """The next `times` calls to `method` answer HTTP 429 with Retry-After, as Slack does."""
@@ -185,9 +192,16 @@ def _make_handler(standin: SlackStandin) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if self.path.startswith("/upload/"):
-                standin.uploads[self.path.removeprefix("/upload/")] = raw
-                self._send(200, b"OK - %d" % len(raw), "text/plain")
+            if self.path.startswith("/upload/"):  # files_upload_v2's step 2: raw bytes, no token
+                with standin._lock:
+                    failing = standin.upload_failures > 0
+                    standin.upload_failures -= failing
+                    if not failing:
+                        standin.uploads[self.path.removeprefix("/upload/")] = raw
+                if failing:
+                    self._send(500, b"Internal Server Error", "text/plain")
+                else:
+                    self._send(200, b"OK - %d" % len(raw), "text/plain")
                 return
             if self.path.startswith("/response/"):  # a slash command's response_url: Slack shows the text
                 body = json.loads(raw or b"{}")
@@ -322,6 +336,10 @@ def _conversations_open(_s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
 
 
 def _post_message(s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
+    blocks = b.get("blocks") or []
+    if isinstance(blocks, str):  # form-encoded calls send blocks as a JSON string
+        blocks = json.loads(blocks)
+    _check_slack_files(s, blocks)
     ts = s.next_ts()
     channel = str(b.get("channel") or "")
     if channel[:1] in ("U", "W"):  # posting to a user id lands in the app's DM with them
@@ -377,18 +395,83 @@ def _view(_s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
     return {"view": {"id": "V0STANDIN1", "team_id": TEAM_ID, "state": {"values": {}}, "hash": "1.abc", **view}}
 
 
+IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")  # what image blocks show
+
+
+def _check_slack_files(s: SlackStandin, blocks: list[dict[str, Any]]) -> None:
+    """Image blocks may name a Slack file by id only once it is uploaded, completed, an image, and
+    processed; otherwise Slack answers invalid_blocks pointing at the block (as in slackapi/python-slack-sdk
+    #1658). Slack's processing time is played by `file_ready_after`."""
+    errors = []
+    with s._lock:
+        for index, block in enumerate(blocks):
+            file_id = (block.get("slack_file") or {}).get("id") if block.get("type") == "image" else None
+            if file_id is None:
+                continue
+            known = s.files.get(file_id)
+            data = s.uploads.get(file_id, b"")
+            ready = known is not None and known["completed"] and data.startswith(IMAGE_SIGNATURES)
+            if ready and known["refusals_left"] > 0:
+                known["refusals_left"] -= 1
+                ready = False
+            if not ready:
+                errors.append(f"invalid slack file [json-pointer:/blocks/{index}/slack_file]")
+    if errors:
+        raise _Error("invalid_blocks", errors=errors, response_metadata={"messages": [f"[ERROR] {e}" for e in errors]})
+
+
 def _upload_url(s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
+    if not b.get("filename") or not str(b.get("length") or "").isdigit():
+        raise _Error("invalid_arguments")
     file_id = f"F{next(s._ts):08d}"
+    with s._lock:
+        s.files[file_id] = {
+            "id": file_id,
+            "name": b["filename"],
+            "length": int(b["length"]),
+            "alt_txt": b.get("alt_txt", ""),
+            "title": "",
+            "completed": False,
+            "refusals_left": s.file_ready_after,
+            "shared_to": [],  # (channel, thread_ts or None)
+        }
     return {"upload_url": s.base_url.replace("/api/", f"/upload/{file_id}"), "file_id": file_id}
 
 
-def _complete_upload(_s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
+def _complete_upload(s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
     files = json.loads(b.get("files") or "[]")
-    return {"files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
+    channel = str(b.get("channel_id") or "")
+    thread_ts = b.get("thread_ts") or None
+    with s._lock:
+        for f in files:
+            known = s.files.get(f.get("id", ""))
+            if known is None or known["length"] != len(s.uploads.get(known["id"], b"")):
+                raise _Error("file_not_found")  # never issued, or its bytes did not all arrive
+        for f in files:
+            s.files[f["id"]].update(completed=True, title=f.get("title") or s.files[f["id"]]["name"])
+    completed = [{"id": f["id"], "name": s.files[f["id"]]["name"], "title": s.files[f["id"]]["title"]} for f in files]
+    if channel:  # shared: a message of its own in the channel (or thread); without a channel the file is private
+        message: dict[str, Any] = {
+            "type": "message",
+            "text": b.get("initial_comment") or "",
+            "ts": s.next_ts(),
+            "bot_id": BOT_ID,
+            "files": completed,
+        }
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        with s._lock:
+            s.history.setdefault(channel, []).append(message)
+            for f in files:
+                s.files[f["id"]]["shared_to"].append((channel, thread_ts))
+    # As Slack does, the answer does not wait for the share: the files' channels are filled in later.
+    return {"files": completed}
 
 
 class _Error(Exception):
-    pass
+    def __init__(self, code: str, **details: Any) -> None:
+        super().__init__(code)
+        self.details = details
 
 
 def _guard(handler: Handler) -> Handler:
@@ -396,7 +479,7 @@ def _guard(handler: Handler) -> Handler:
         try:
             return handler(s, b)
         except _Error as error:
-            return {"ok": False, "error": str(error)}
+            return {"ok": False, "error": str(error), **error.details}
 
     return guarded
 
