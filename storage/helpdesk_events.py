@@ -1,6 +1,6 @@
 """Helpdesk webhook deliveries and the customer outcomes in them. The caller owns the transaction.
 
-Attribution to teams happens when events are read (`event_teams`), never when they are stored, so a
+Attribution to teams happens when events are read (`storage.attribution.event_teams`), never when they are stored, so a
 group or agent mapping added later attributes the events that came before it too.
 """
 
@@ -10,16 +10,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select, union
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from storage.attribution import event_teams
 from storage.models import (
-    HelpdeskAgent,
     HelpdeskAgentId,
     HelpdeskEvent,
-    HelpdeskGroup,
-    Member,
-    TeamMember,
     WebhookDelivery,
 )
 from storage.upsert import insert_for
@@ -103,40 +100,6 @@ def failed_deliveries(session: Session, provider: str | None = None) -> list[Web
     if provider:
         query = query.where(WebhookDelivery.provider == provider)
     return list(session.scalars(query))
-
-
-def event_teams(since: datetime | None = None) -> Select[Any]:
-    """(event id, team id) for every event a team is credited with: its helpdesk group's team when the
-    group is mapped, otherwise every team of the agent (by email, or by a provider id learned earlier;
-    an explicit `/pulse helpdesk map` wins over the directory's email)."""
-    window = [HelpdeskEvent.occurred_at >= since] if since is not None else []
-    by_group = (
-        select(HelpdeskEvent.id.label("event_id"), HelpdeskGroup.team_id.label("team_id"))
-        .select_from(HelpdeskEvent)
-        .join(HelpdeskGroup, HelpdeskGroup.name_key == HelpdeskEvent.group_key)
-        .where(*window)
-    )
-    learned = (
-        select(HelpdeskAgentId.email)
-        .where(HelpdeskAgentId.provider == HelpdeskEvent.provider, HelpdeskAgentId.agent_id == HelpdeskEvent.agent_id)
-        .scalar_subquery()
-    )
-    email = func.coalesce(HelpdeskEvent.agent_email, learned)
-    mapped_member = select(HelpdeskAgent.member_id).where(HelpdeskAgent.email == email).scalar_subquery()
-    by_agent = (
-        select(HelpdeskEvent.id.label("event_id"), TeamMember.team_id.label("team_id"))
-        .select_from(HelpdeskEvent)
-        .join(
-            Member,
-            or_(Member.id == mapped_member, and_(mapped_member.is_(None), func.lower(Member.email) == email)),
-        )
-        .join(TeamMember, TeamMember.member_id == Member.id)
-        .where(
-            *window,
-            ~exists().where(HelpdeskGroup.name_key == HelpdeskEvent.group_key),
-        )
-    )
-    return union(by_group, by_agent)
 
 
 def recent_event_counts(session: Session, since: datetime) -> tuple[int, int, int]:

@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Integer, Select, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
-from storage.helpdesk_events import event_teams
+from storage.attribution import event_teams
 from storage.models import Answer, Comment, Delivery, HelpdeskEvent, PulseRound, QuestionVersion, Team
 
 # Monday 1970-01-05: weeks are counted from here, so a week number maps back to its Monday.
@@ -127,50 +127,46 @@ def _week_number(session: Session, column: Any) -> ColumnElement[int]:
     return cast(func.floor(seconds / (7 * 86400)), Integer)
 
 
-def _credited(session: Session, start: date, end: date) -> tuple[Any, list[ColumnElement[bool]], ColumnElement[int]]:
+def _credited(session: Session, start: date, end: date) -> Any:
+    """The window's events with the team each counts for, and the few columns the panel sums."""
     since, until = (datetime.combine(day, time(), tzinfo=UTC) for day in (start, end))
-    credited = event_teams(since).subquery()
-    window = [HelpdeskEvent.occurred_at >= since, HelpdeskEvent.occurred_at < until]
-    return credited, window, _week_number(session, HelpdeskEvent.occurred_at)
+    event = HelpdeskEvent
+    satisfied = (event.rating_good.is_(True)) | (event.rating_score >= SATISFIED_SCORE)
+    return event_teams(
+        since,
+        until,
+        _week_number(session, event.occurred_at).label("week"),
+        event.kind,
+        case((satisfied, 1), else_=0).label("satisfied"),
+        func.coalesce(event.agent_email, event.agent_id).label("agent"),
+        event.first_response_seconds,
+        event.resolution_seconds,
+    ).subquery()
 
 
 def _outcomes(session: Session, start: date, end: date) -> pd.DataFrame:
-    credited, window, week = _credited(session, start, end)
-    satisfied = (HelpdeskEvent.rating_good.is_(True)) | (HelpdeskEvent.rating_score >= SATISFIED_SCORE)
-    rated = HelpdeskEvent.kind == "rated"
+    credited = _credited(session, start, end)
+    rated = credited.c.kind == "rated"
     rows = session.execute(
         select(
             credited.c.team_id,
-            week.label("week"),
-            func.sum(case((HelpdeskEvent.kind == "solved", 1), else_=0)),
-            func.sum(case((HelpdeskEvent.kind == "reopened", 1), else_=0)),
+            credited.c.week,
+            func.sum(case((credited.c.kind == "solved", 1), else_=0)),
+            func.sum(case((credited.c.kind == "reopened", 1), else_=0)),
             func.sum(case((rated, 1), else_=0)),
-            func.sum(case((rated & satisfied, 1), else_=0)),
-            func.count(func.distinct(func.coalesce(HelpdeskEvent.agent_email, HelpdeskEvent.agent_id))),
-        )
-        .join(HelpdeskEvent, HelpdeskEvent.id == credited.c.event_id)
-        .where(*window)
-        .group_by(credited.c.team_id, week)
+            func.sum(case((rated, credited.c.satisfied), else_=0)),
+            func.count(func.distinct(credited.c.agent)),
+        ).group_by(credited.c.team_id, credited.c.week)
     )
     frame = _frame(rows, ["team_id", "week", "solved", "reopened", "rated", "satisfied", "agents"])
     return _monday_weeks(frame)
 
 
 def _times(session: Session, start: date, end: date) -> pd.DataFrame:
-    credited, window, week = _credited(session, start, end)
-    query: Select[Any] = (
-        select(
-            credited.c.team_id,
-            week.label("week"),
-            HelpdeskEvent.first_response_seconds,
-            HelpdeskEvent.resolution_seconds,
-        )
-        .join(HelpdeskEvent, HelpdeskEvent.id == credited.c.event_id)
-        .where(
-            *window,
-            HelpdeskEvent.first_response_seconds.is_not(None) | HelpdeskEvent.resolution_seconds.is_not(None),
-        )
-    )
+    credited = _credited(session, start, end)
+    query: Select[Any] = select(
+        credited.c.team_id, credited.c.week, credited.c.first_response_seconds, credited.c.resolution_seconds
+    ).where(credited.c.first_response_seconds.is_not(None) | credited.c.resolution_seconds.is_not(None))
     frame = _frame(
         session.execute(query), ["team_id", "week", "first_response_seconds", "resolution_seconds"], float_ok=True
     )
