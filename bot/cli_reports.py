@@ -43,6 +43,26 @@ def add_report_commands(commands: Any) -> None:
     export.add_argument("--output", metavar="FILE", help="where to write (default tandem-panel-WEEK.csv|parquet)")
     export.set_defaults(run=_export)
 
+    demo = commands.add_parser(
+        "demo",
+        help="see Tandem work with no Slack workspace and no network",
+        description="Seed a synthetic organisation (8 teams, 150 people, 12 weeks) into a new SQLite database "
+        "in DIR, run the real weekly digest job on it, print the digests and write their charts and an HTML "
+        "page showing each digest as it looks in Slack. Needs no settings.",
+    )
+    demo.add_argument("--dir", default="tandem-demo", metavar="DIR", help="where to write (default ./tandem-demo)")
+    demo.set_defaults(run=_demo)
+
+
+def _demo(_settings: Settings, args: argparse.Namespace) -> None:
+    from bot.demo import demo_report, run_demo
+
+    try:
+        result = run_demo(Path(args.dir).resolve(), datetime.now(UTC))
+    except OSError as error:
+        raise CommandFailed(f"cannot write the demo to {args.dir}: {error.strerror or error}") from None
+    print(demo_report(result))
+
 
 def parse_week(text: str) -> date:
     """The Monday of an ISO week written 2026-W47."""

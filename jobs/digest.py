@@ -241,10 +241,10 @@ def headline(lines: Sequence[Line]) -> list[str]:
         return abs(line.change_12w or 0) / (line.standard_error or 1)
 
     said = []
-    for good in (False, True):
+    # Up to two worries first (what a manager should look at), then the best news.
+    for good, room in ((False, 2), (True, 1)):
         picks = sorted((line for line in notable if line.good is good), key=strength, reverse=True)
-        if picks:
-            line = picks[0]
+        for line in picks[:room]:
             verb = "rose" if (line.change_12w or 0) > 0 else "fell"
             said.append(f"{line.label} {verb} to {format_value(line)}, clearly {_beyond(line)} its 12-week average.")
     return said

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 ENPS_SCALE = "enps"
+ENGAGEMENT_WEEKS = 4  # a driver counts in the engagement index for 4 weeks after it was asked
 KEYS = ["team_id", "week"]
 PANEL_COLUMNS = [
     *KEYS,
@@ -67,7 +68,7 @@ def build_panel(data: PanelInputs, weeks: Sequence[date]) -> Panel:
     drivers = _driver_scores(rounds, data.answers)
     panel = (
         grid.merge(_participation(rounds, data.teams), on=KEYS, how="left")
-        .merge(_engagement(drivers, rounds), on=KEYS, how="left")
+        .merge(_engagement(drivers, weeks), on=KEYS, how="left")
         .merge(_enps(rounds, data.answers), on=KEYS, how="left")
         .merge(_comments(rounds, data.comments), on=KEYS, how="left")
         .merge(_customer_outcomes(data.outcomes, data.times), on=KEYS, how="left")
@@ -110,12 +111,32 @@ def _driver_scores(rounds: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
     return grouped[[*DRIVER_COLUMNS, "k"]]
 
 
-def _engagement(drivers: pd.DataFrame, rounds: pd.DataFrame) -> pd.DataFrame:
-    """Mean of the driver means rescaled to 0-100; drivers answered by fewer than k never enter it."""
+def _engagement(drivers: pd.DataFrame, weeks: Sequence[date]) -> pd.DataFrame:
+    """Mean of the driver means rescaled to 0-100, over each driver's latest mean within ENGAGEMENT_WEEKS.
+
+    Rotation asks different drivers each week; averaging only this week's would make the index jump with
+    which drivers came up. So each driver contributes its most recent mean of the last 4 weeks. The index
+    exists only in weeks with answers of their own, and drivers answered by fewer than k never enter it.
+    """
     shown = drivers[drivers["n"] >= drivers["k"]]
-    grouped = shown.groupby(KEYS, as_index=False).agg(mean=("mean", "mean"), engagement_n=("n", "min"))
-    grouped["engagement"] = (grouped["mean"] - 1) / 4 * 100
-    return grouped[[*KEYS, "engagement", "engagement_n"]]
+    if shown.empty:
+        return pd.DataFrame(columns=[*KEYS, "engagement", "engagement_n"])
+    columns = pd.to_datetime(list(weeks))
+    means = shown.pivot(index=["team_id", "driver"], columns="week", values="mean").reindex(columns=columns)
+    counts = shown.pivot(index=["team_id", "driver"], columns="week", values="n").reindex(columns=columns)
+    recent_means = means.ffill(axis=1, limit=ENGAGEMENT_WEEKS - 1)
+    recent_counts = counts.ffill(axis=1, limit=ENGAGEMENT_WEEKS - 1)
+    index = recent_means.groupby(level="team_id").mean()
+    smallest = recent_counts.groupby(level="team_id").min()
+    asked_this_week = means.notna().groupby(level="team_id").any()
+    frame = pd.DataFrame(
+        {
+            "engagement": ((index - 1) / 4 * 100).where(asked_this_week).stack(),
+            "engagement_n": smallest.where(asked_this_week).stack(),
+        }
+    ).reset_index()
+    frame.columns = [*KEYS, "engagement", "engagement_n"]
+    return frame.dropna(subset=["engagement"])
 
 
 def _enps(rounds: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -185,3 +185,28 @@ def test_the_engagement_index_stays_between_0_and_100_and_is_missing_only_withou
         assert 0 <= week["engagement"] <= 100
     else:
         assert pd.isna(week["engagement"])
+
+
+def test_the_engagement_index_keeps_each_rotated_driver_for_four_weeks() -> None:
+    weeks = [W1 + timedelta(weeks=i) for i in range(6)]
+    data = inputs(
+        teams=TEAMS,
+        rounds=[
+            {"round_id": 1, "team_id": 1, "week": weeks[0], "k": 5, "asked": 9, "respondents": 8},
+            {"round_id": 2, "team_id": 1, "week": weeks[1], "k": 5, "asked": 9, "respondents": 7},
+            {"round_id": 3, "team_id": 1, "week": weeks[4], "k": 5, "asked": 9, "respondents": 6},
+        ],
+        answers=[
+            agreement(1, "workload.pace", [2] * 6),
+            agreement(1, "growth.path", [4] * 8),
+            agreement(2, "recognition.noticed", [4] * 7),
+            agreement(3, "autonomy.decide", [5] * 6),
+        ],
+    )
+    panel = build_panel(data, weeks).panel
+    second = row(panel, 1, weeks[1])
+    assert second["engagement"] == pytest.approx(((2 + 4 + 4) / 3 - 1) / 4 * 100)
+    assert second["engagement_n"] == 6
+    assert pd.isna(row(panel, 1, weeks[2])["engagement"])  # no round that week: no index of its own
+    fifth = row(panel, 1, weeks[4])  # week 1's drivers are 4 weeks old now and drop out
+    assert fifth["engagement"] == pytest.approx(((4 + 5) / 2 - 1) / 4 * 100)
