@@ -30,19 +30,11 @@ NOT_ENOUGH_AGENTS = f"fewer than {MIN_CX_AGENTS} agents: not shown"
 ORG_TOTAL = "All teams"
 
 SUPPRESSIBLE_EX = ("engagement", "enps", "comments", "sentiment")
-SUPPRESSIBLE_CX = (
-    "solved",
-    "reopened",
-    "rated",
-    "csat",
-    "reopen_rate",
-    "first_response_median",
-    "resolution_median",
-    "tickets_per_agent",
-)
+SUPPRESSIBLE_CX = ("solved", "reopened", "rated", "csat", "reopen_rate", "tickets_per_agent")
+SUPPRESSIBLE_CX += ("first_response_median", "resolution_median")
 SUPPRESSIBLE_DRIVER = ("mean", "sd")
+LEDGER = ("asked", "respondents", "participation")  # always shown: who was asked and who answered
 _KEY = ["team_id", "week"]
-_LEDGER = ("asked", "respondents")
 
 
 def comments_visible(respondents: int, k: int) -> bool:
@@ -93,10 +85,11 @@ def rollup(
 
     Returns group-week rows (group, week, k, teams, asked, respondents, participation, engagement,
     engagement_n, enps, enps_n and the two flags) and group-week-driver rows (group, week, driver, k, n,
-    mean, mean_suppressed). `groups` maps a name to team ids, most important first: when two roll-ups
-    cannot both be shown, the earlier one is. The default is the org total alone. Pass every group that
-    any output shows in one call: suppression decided for some groups is not safe against the others.
-    Engagement is the index of the group's pooled driver means, so it is shown only when all of them are.
+    mean, mean_suppressed); k is the highest k of the teams involved. `groups` maps a name to team ids,
+    most important first: when two roll-ups cannot both be shown, the earlier one is (see `_decide`).
+    The default is the org total alone. Pass every group that any output shows in one call: suppression
+    decided for some groups is not safe against the others. Engagement is the index of the group's
+    pooled driver means, so it is shown only when all of them are.
     """
     groups = dict(groups) if groups is not None else {ORG_TOTAL: sorted(panel["team_id"].unique())}
     names = np.array(["", *pd.unique(drivers["driver"])], dtype=object)  # measure 0 is eNPS
@@ -134,7 +127,7 @@ def rollup(
     in_group = [np.flatnonzero(np.isin(panel["team_id"], i)) for i in ids]
     rows = np.concatenate([np.zeros(0, int), *in_group])
     row_at = np.repeat(np.arange(len(groups)), [len(r) for r in in_group]) * len(weeks) + panel_week[rows]
-    asked, respondents = (np.bincount(row_at, np.nan_to_num(_floats(panel[c])[rows]), size) for c in _LEDGER)
+    asked, respondents = (np.bincount(row_at, np.nan_to_num(_floats(panel[c])[rows]), size) for c in LEDGER[:2])
     teams = np.bincount(row_at, minlength=size)
     grid = pd.DataFrame(
         {
@@ -210,9 +203,9 @@ def _hide(frame: pd.DataFrame, rules: Mapping[str, tuple[np.ndarray, np.ndarray]
     that exists is reported hidden rather than missing."""
     columns: dict[str, pd.Series | np.ndarray] = {column: frame[column] for column in frame.columns}
     for column, (allowed, base) in rules.items():
-        values = _floats(frame[column])
-        columns[column] = np.where(allowed, values, np.nan)
-        columns[f"{column}_suppressed"] = ~allowed & ((base > 0) | (np.isnan(base) & ~np.isnan(values)))
+        present = frame[column].notna().to_numpy()
+        columns[column] = frame[column].where(allowed)  # an int column stays int when nothing is hidden
+        columns[f"{column}_suppressed"] = ~allowed & ((base > 0) | (np.isnan(base) & present))
     return pd.DataFrame(columns, index=frame.index)
 
 
@@ -225,7 +218,7 @@ def _measure_cells(panel: pd.DataFrame, drivers: pd.DataFrame, panel_week: np.nd
     enps_n, driver_n = _floats(panel["enps_n"]), _floats(drivers["n"])
     columns = (
         np.concatenate([panel["team_id"].to_numpy(), drivers["team_id"].to_numpy()]),
-        np.concatenate([panel_week, panel_week[row]]),
+        np.concatenate([panel_week, np.append(panel_week, -1)[row]]),
         np.concatenate([np.zeros(len(panel), int), pd.factorize(drivers["driver"], use_na_sentinel=False)[0] + 1]),
         np.concatenate([_floats(panel["k"]), driver_k]),
         np.concatenate([enps_n, driver_n]),
@@ -237,8 +230,12 @@ def _measure_cells(panel: pd.DataFrame, drivers: pd.DataFrame, panel_week: np.nd
 
 def _driver_k(panel: pd.DataFrame, drivers: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Each driver row's panel position (-1 if none) and its k from there (NaN if none, so hidden)."""
-    row = pd.MultiIndex.from_frame(panel[_KEY]).get_indexer(pd.MultiIndex.from_frame(drivers[_KEY]))
-    return row, np.where(row >= 0, _floats(panel["k"])[row], np.nan)
+    # One integer per team-week: hashing integers is much cheaper than a MultiIndex lookup.
+    team = pd.factorize(np.concatenate([panel["team_id"].to_numpy(), drivers["team_id"].to_numpy()]))[0]
+    week, weeks = pd.factorize(np.concatenate([panel["week"].to_numpy(), drivers["week"].to_numpy()]))
+    key = team * max(len(weeks), 1) + week
+    row = pd.Index(key[: len(panel)]).get_indexer(key[len(panel) :])
+    return row, np.append(_floats(panel["k"]), np.nan)[row]  # row -1 picks the NaN at the end
 
 
 def _floats(values: pd.Series) -> np.ndarray:

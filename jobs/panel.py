@@ -50,7 +50,6 @@ class PanelInputs(Protocol):
     answers: pd.DataFrame
     comments: pd.DataFrame
     outcomes: pd.DataFrame
-    times: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ def build_panel(data: PanelInputs, weeks: Sequence[date]) -> Panel:
         .merge(_engagement(drivers, weeks), on=KEYS, how="left")
         .merge(_enps(rounds, data.answers), on=KEYS, how="left")
         .merge(_comments(rounds, data.comments), on=KEYS, how="left")
-        .merge(_customer_outcomes(data.outcomes, data.times), on=KEYS, how="left")
+        .merge(_customer_outcomes(data.outcomes), on=KEYS, how="left")
     )
     team_k = data.teams.set_index("team_id")["k"]
     panel["k"] = panel["k"].fillna(panel["team_id"].map(team_k)).astype("int64")
@@ -155,19 +154,10 @@ def _comments(rounds: pd.DataFrame, comments: pd.DataFrame) -> pd.DataFrame:
     return grouped[[*KEYS, "comments", "sentiment"]]
 
 
-def _customer_outcomes(outcomes: pd.DataFrame, times: pd.DataFrame) -> pd.DataFrame:
-    frame = outcomes.astype({"team_id": "int64"}).astype(
-        {c: "float64" for c in ("solved", "reopened", "rated", "satisfied", "agents")}
-    )
+def _customer_outcomes(outcomes: pd.DataFrame) -> pd.DataFrame:
+    counts = ("solved", "reopened", "rated", "satisfied", "agents", "first_response_median", "resolution_median")
+    frame = outcomes.astype({"team_id": "int64"}).astype({c: "float64" for c in counts})
     frame["csat"] = 100 * frame["satisfied"] / frame["rated"].where(frame["rated"] > 0)
     frame["reopen_rate"] = frame["reopened"] / frame["solved"].where(frame["solved"] > 0)
     frame["tickets_per_agent"] = frame["solved"] / frame["agents"].where(frame["agents"] > 0)
-    medians = (
-        times.astype({"team_id": "int64"})
-        .groupby(KEYS, as_index=False)
-        .agg(
-            first_response_median=("first_response_seconds", "median"),
-            resolution_median=("resolution_seconds", "median"),
-        )
-    )
-    return frame.drop(columns="satisfied").merge(medians, on=KEYS, how="left")
+    return frame.drop(columns="satisfied")

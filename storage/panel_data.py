@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Integer, Select, case, cast, func, literal, select
+from sqlalchemy import ColumnElement, Integer, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from storage.attribution import event_teams
@@ -31,8 +31,7 @@ class PanelData:
     rounds: pd.DataFrame  # round_id, team_id, week, k, asked, respondents
     answers: pd.DataFrame  # round_id, question_key, driver, scale, n, total, total_sq, promoters, detractors
     comments: pd.DataFrame  # round_id, comments, polarity_sum
-    outcomes: pd.DataFrame  # team_id, week, solved, reopened, rated, satisfied, agents
-    times: pd.DataFrame  # team_id, week, first_response_seconds, resolution_seconds (one row per event)
+    outcomes: pd.DataFrame  # team_id, week, solved, reopened, rated, satisfied, agents, *_median (seconds)
 
 
 def week_monday(day: date) -> date:
@@ -57,7 +56,6 @@ def load_panel_data(session: Session, first_week: date, last_week: date) -> Pane
             ["round_id", "comments", "polarity_sum"],
         ),
         outcomes=_outcomes(session, start, end),
-        times=_times(session, start, end),
     )
 
 
@@ -145,32 +143,49 @@ def _credited(session: Session, start: date, end: date) -> Any:
 
 
 def _outcomes(session: Session, start: date, end: date) -> pd.DataFrame:
+    """Counts, distinct agents and exact medians per team and week, in one pass over the window's events.
+
+    Medians come from window functions: each time's rank within its team-week; the one or two middle
+    ranks are averaged. So only one row per team and week leaves the database.
+    """
     credited = _credited(session, start, end)
-    rated = credited.c.kind == "rated"
+    team_week = [credited.c.team_id, credited.c.week]
+    ranked = select(
+        credited,
+        *(
+            column
+            for name in ("first_response_seconds", "resolution_seconds")
+            for column in (
+                func.row_number()
+                .over(partition_by=team_week, order_by=credited.c[name].asc().nulls_last())
+                .label(f"{name}_rank"),
+                func.count(credited.c[name]).over(partition_by=team_week).label(f"{name}_count"),
+            )
+        ),
+    ).subquery()
+    rated = ranked.c.kind == "rated"
     rows = session.execute(
         select(
-            credited.c.team_id,
-            credited.c.week,
-            func.sum(case((credited.c.kind == "solved", 1), else_=0)),
-            func.sum(case((credited.c.kind == "reopened", 1), else_=0)),
+            ranked.c.team_id,
+            ranked.c.week,
+            func.sum(case((ranked.c.kind == "solved", 1), else_=0)),
+            func.sum(case((ranked.c.kind == "reopened", 1), else_=0)),
             func.sum(case((rated, 1), else_=0)),
-            func.sum(case((rated, credited.c.satisfied), else_=0)),
-            func.count(func.distinct(credited.c.agent)),
-        ).group_by(credited.c.team_id, credited.c.week)
+            func.sum(case((rated, ranked.c.satisfied), else_=0)),
+            func.count(func.distinct(ranked.c.agent)),
+            _median(ranked, "first_response_seconds"),
+            _median(ranked, "resolution_seconds"),
+        ).group_by(ranked.c.team_id, ranked.c.week)
     )
-    frame = _frame(rows, ["team_id", "week", "solved", "reopened", "rated", "satisfied", "agents"])
+    columns = ["team_id", "week", "solved", "reopened", "rated", "satisfied", "agents"]
+    frame = _frame(rows, [*columns, "first_response_median", "resolution_median"])
     return _monday_weeks(frame)
 
 
-def _times(session: Session, start: date, end: date) -> pd.DataFrame:
-    credited = _credited(session, start, end)
-    query: Select[Any] = select(
-        credited.c.team_id, credited.c.week, credited.c.first_response_seconds, credited.c.resolution_seconds
-    ).where(credited.c.first_response_seconds.is_not(None) | credited.c.resolution_seconds.is_not(None))
-    frame = _frame(
-        session.execute(query), ["team_id", "week", "first_response_seconds", "resolution_seconds"], float_ok=True
-    )
-    return _monday_weeks(frame)
+def _median(ranked: Any, name: str) -> ColumnElement[Any]:
+    value, rank, count = ranked.c[name], ranked.c[f"{name}_rank"], ranked.c[f"{name}_count"]
+    middle = rank.in_([(count + 1) // 2, (count + 2) // 2]) & value.is_not(None)
+    return func.avg(case((middle, value)))
 
 
 def _monday_weeks(frame: pd.DataFrame) -> pd.DataFrame:

@@ -63,9 +63,9 @@ def test_a_team_gets_a_digest_with_scores_trends_and_customer_outcomes(world: Pu
     assert team.week == "2026-W40"
     assert team.respondents == 6
     engagement = next(line for line in team.ex if line.key == "engagement")
-    assert engagement.value == pytest.approx(25.0)
+    assert engagement.value is not None and engagement.value < 75.0  # drivers asked earlier still count
     assert engagement.direction == "down"
-    assert any(line.value is not None for line in team.drivers)
+    assert [line.value for line in team.drivers] == [2.0] * len(team.drivers) and team.drivers
     csat = next(line for line in team.cx if line.key == "csat")
     assert csat.value is not None
     assert team.chart_weeks[-1] == last_week

@@ -50,13 +50,17 @@ def test_it_aggregates_closed_rounds_per_week_and_skips_weeks_without_data(world
 
     with world.factory() as session:
         data = load_panel_data(session, weeks[0], weeks[-1])
-    panel = build_panel(data, weeks).panel.set_index("week")
+    result = build_panel(data, weeks)
+    panel = result.panel.set_index("week")
 
     assert panel.loc[pd.Timestamp(weeks[0]), "respondents"] == 5
     assert panel.loc[pd.Timestamp(weeks[0]), "participation"] == pytest.approx(5 / 6)
     assert panel.loc[pd.Timestamp(weeks[0]), "engagement"] == pytest.approx(75.0)
     assert pd.isna(panel.loc[pd.Timestamp(weeks[1]), "engagement"])
-    assert panel.loc[pd.Timestamp(weeks[2]), "engagement"] == pytest.approx(25.0)
+    last_drivers = result.drivers[result.drivers["week"] == pd.Timestamp(weeks[2])]
+    assert (last_drivers["mean"] == 2.0).all() and len(last_drivers) > 0
+    # Drivers rotated out this week still count with their mean from two weeks ago (4-week window).
+    assert 25.0 <= panel.loc[pd.Timestamp(weeks[2]), "engagement"] < 75.0
     assert panel.loc[pd.Timestamp(weeks[2]), "asked"] == 6
 
 
