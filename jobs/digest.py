@@ -131,6 +131,7 @@ def build_digests(
     cx = {m.key: _lines(panel, teams, weeks, at, m, this_week) for m in CX_MEASURES}
     driver_lines = _driver_lines(drivers, teams, weeks, at, driver_names)
     recent = panel[panel["week"].between(weeks[max(0, at - CHART_WEEKS + 1)], weeks[at])]
+    charts = dict(tuple(recent.sort_values("week").groupby("team_id")))
     digests = []
     for position, team_id in enumerate(teams):
         row = this_week.loc[team_id]
@@ -138,7 +139,7 @@ def build_digests(
         team_cx = [cx[m.key][position] for m in CX_MEASURES]
         team_drivers = driver_lines.get(int(team_id), [])
         shown_comments = list(comments.get(int(team_id), ()))[:MAX_COMMENTS] if not row["comments_suppressed"] else []
-        chart = recent[recent["team_id"] == team_id].sort_values("week")
+        chart = charts[team_id]
         digests.append(
             Digest(
                 team_id=int(team_id),
