@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from jobs.anonymity import publish_panel
 from jobs.digest import CommentLine, Digest, build_digests
-from jobs.exlink import MIN_WEEKS_ONE_TEAM, ex_cx_link, link_sentence, pooled_links, strongest_link
+from jobs.exlink import each_team_link, link_sentence, pooled_links, strongest_link
 from jobs.panel import Panel, build_panel
 from storage.panel_data import load_panel_data, week_comments, week_monday
 
@@ -66,17 +66,9 @@ def week_digests(
 def link_sentences(published: PublishedPanel, team_ids: set[int] | None) -> dict[int, str | None]:
     """A team's own EX-CX link when its history shows one, else the pattern across all teams, if any."""
     across = link_sentence(strongest_link(pooled_links(published.panel, published.drivers)))
-    # A team's own link needs customer numbers in at least MIN_WEEKS_ONE_TEAM weeks; most teams have none.
-    with_cx = published.panel.groupby("team_id")["csat"].count() >= MIN_WEEKS_ONE_TEAM
-    panels = dict(tuple(published.panel[published.panel["team_id"].map(with_cx)].groupby("team_id")))
-    drivers = dict(tuple(published.drivers.groupby("team_id")))
-    sentences: dict[int, str | None] = {}
-    for team_id, name in published.team_names.items():
-        if team_ids is not None and team_id not in team_ids:
-            continue
-        own = None
-        if team_id in panels:
-            team_drivers = drivers.get(team_id, published.drivers.iloc[0:0])
-            own = link_sentence(ex_cx_link(panels[team_id], team_drivers, team_id), name)
-        sentences[team_id] = own or across
-    return sentences
+    own = each_team_link(published.panel, published.drivers)
+    return {
+        team_id: link_sentence(own.get(team_id), name) or across
+        for team_id, name in published.team_names.items()
+        if team_ids is None or team_id in team_ids
+    }

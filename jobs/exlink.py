@@ -84,13 +84,27 @@ class LagLink:
 
 def pooled_links(panel: pd.DataFrame, drivers: pd.DataFrame) -> list[LagLink]:
     """Every measure pair and lag that meets the pooled minimums, across all teams."""
-    return _links(_grids(panel, drivers), MIN_WEEKS_PER_TEAM, MIN_TEAM_WEEKS, MIN_TEAMS, None)
+    return _links(_grids(panel, drivers)[1], MIN_WEEKS_PER_TEAM, MIN_TEAM_WEEKS, MIN_TEAMS, None)
 
 
 def single_team_links(panel: pd.DataFrame, drivers: pd.DataFrame, team_id: int) -> list[LagLink]:
     """Every measure pair and lag that meets the single-team minimum, for one team."""
-    grids = _grids(panel[panel["team_id"] == team_id], drivers[drivers["team_id"] == team_id])
+    _, grids = _grids(panel[panel["team_id"] == team_id], drivers[drivers["team_id"] == team_id])
     return _links(grids, MIN_WEEKS_ONE_TEAM, MIN_WEEKS_ONE_TEAM, 1, team_id)
+
+
+def each_team_link(panel: pd.DataFrame, drivers: pd.DataFrame) -> dict[int, LagLink]:
+    """`ex_cx_link` of every team that has one, from one set of grids (a team's row is a view of them)."""
+    teams, grids = _grids(panel, drivers)
+    found = {}
+    for row, team_id in enumerate(teams.tolist()):
+        rows = {m: grid[row : row + 1] for m, grid in grids.items()}
+        if "csat" not in rows and "reopen_rate" not in rows:
+            continue
+        link = strongest_link(_links(rows, MIN_WEEKS_ONE_TEAM, MIN_WEEKS_ONE_TEAM, 1, int(team_id)))
+        if link is not None:
+            found[int(team_id)] = link
+    return found
 
 
 def strongest_link(links: list[LagLink]) -> LagLink | None:
@@ -136,13 +150,13 @@ def _week_numbers(weeks: pd.Series) -> np.ndarray:
     return (days - 4) // 7  # 1970-01-05 was a Monday
 
 
-def _grids(panel: pd.DataFrame, drivers: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Each measure as a teams x weeks array (NaN where missing), all on the same team and week axes."""
+def _grids(panel: pd.DataFrame, drivers: pd.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The team axis, and each measure as a teams x weeks array (NaN where missing) on the same axes."""
     sources = [(m, panel, panel[m]) for m in (*PANEL_EX, *CX_MEASURES) if m in panel]
     if "driver" in drivers:
         sources += [(m, rows, rows["mean"]) for m in DRIVER_EX if len(rows := drivers[drivers["driver"] == m])]
     if not any(len(frame) for _, frame, _ in sources):
-        return {}
+        return np.array([], dtype=np.int64), {}
     teams = np.unique(np.concatenate([frame["team_id"].to_numpy() for _, frame, _ in sources]))
     numbers = {m: _week_numbers(frame["week"]) for m, frame, _ in sources}
     first = min(int(n.min()) for n in numbers.values() if len(n))
@@ -152,7 +166,7 @@ def _grids(panel: pd.DataFrame, drivers: pd.DataFrame) -> dict[str, np.ndarray]:
         grid = np.full((len(teams), width), np.nan)
         grid[np.searchsorted(teams, frame["team_id"].to_numpy()), numbers[m] - first] = values.to_numpy(float)
         grids[m] = grid
-    return grids
+    return teams, grids
 
 
 def _demeaned(x: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobs.exlink import LagLink, ex_cx_link, link_sentence, pooled_links, single_team_links
+from jobs.exlink import LagLink, each_team_link, ex_cx_link, link_sentence, pooled_links, single_team_links
 
 FIRST_MONDAY = pd.Timestamp("2026-01-05")
 
@@ -200,3 +200,20 @@ def test_r_stays_within_minus_one_and_one_and_its_interval_contains_it(data, tea
     links = pooled_links(panel, drivers) + single_team_links(panel, drivers, 1)
     for link in links:
         assert -1 <= link.r <= 1 and -1 <= link.ci_low <= link.r <= link.ci_high <= 1
+
+
+def test_each_team_link_finds_what_ex_cx_link_finds_team_by_team() -> None:
+    rng = np.random.default_rng(11)
+    rows, driver_rows = [], []
+    weeks = pd.date_range("2025-01-06", periods=30, freq="7D")
+    for team in range(6):
+        workload = rng.normal(3.5, 0.5, len(weeks))
+        csat = 80 + (8 * np.roll(workload - 3.5, 2) if team < 3 else 0) + rng.normal(0, 2, len(weeks))
+        for i, week in enumerate(weeks):
+            rows.append({"team_id": team, "week": week, "engagement": np.nan, "csat": csat[i], "reopen_rate": np.nan})
+            driver_rows.append({"team_id": team, "week": week, "driver": "workload", "n": 9, "mean": workload[i]})
+    panel, drivers = pd.DataFrame(rows), pd.DataFrame(driver_rows)
+    found = each_team_link(panel, drivers)
+    for team in range(6):
+        assert found.get(team) == ex_cx_link(panel, drivers, team)
+    assert set(found) >= {0, 1, 2}
