@@ -18,7 +18,7 @@ def test_ci_runs_exactly_the_readmes_test_command() -> None:
     run_command, test_command = readme_commands()[:2]
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert ci_lines[-1] == test_command
-    assert "tandem serve" in run_command
+    assert "tandem demo" in run_command  # issue 6: the run command shows Tandem working with no setup
 
 
 def test_the_code_is_ruff_clean() -> None:

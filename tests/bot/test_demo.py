@@ -32,9 +32,6 @@ def test_the_demo_prints_every_digest_and_writes_charts_and_a_slack_like_page(tm
     message = json.loads((folder / "support-emea.json").read_text(encoding="utf-8"))
     assert message["blocks"][0]["type"] == "header" and len(message["blocks"]) <= 50
 
-
-def test_running_the_demo_again_starts_over(tmp_path: Path) -> None:
-    first = run_tandem("demo", "--dir", "out", cwd=tmp_path, timeout=120)
-    second = run_tandem("demo", "--dir", "out", cwd=tmp_path, timeout=120)
-    assert first.returncode == second.returncode == 0
-    assert first.stdout.count("· week") == second.stdout.count("· week") == 8
+    again = run_tandem("demo", "--dir", "out", cwd=tmp_path, timeout=120)  # starts over, same story
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("· week") == result.stdout.count("· week") == 8
