@@ -14,6 +14,10 @@ request is a new delivery kept (raw) and one outcome event stored, in one transa
 Targets (issue): >= 1,000 events/s on SQLite, >= 0.4 of the bare endpoint's throughput in the same run,
 no errors; the burst stores exactly 10,000 events and 10,000 deliveries.
 
+Each server line also gives the CPU time the server's processes spent per request, and the load average:
+on a machine other work shares, throughput follows the CPU that work leaves over, while CPU per request
+is closer to the server's own cost.
+
 Run:  .venv/bin/python benchmarks/bench_ingest.py [--duration 10] [--connections 32]
                                                   [--database-url postgresql+psycopg://…]
 """
@@ -187,15 +191,30 @@ def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running(command: list[str], env: dict[str, str], log_path: Path) -> Iterator[None]:
+def running(command: list[str], env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     with open(log_path, "wb") as log:
         server = subprocess.Popen(command, cwd=log_path.parent, env=env, stderr=log, stdout=log)
         try:
             wait_ready(PORT, server)
-            yield
+            yield server
         finally:
             server.terminate()
             server.wait(60)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process and all its descendants still running (gunicorn: its workers)."""
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        todo += [int(child) for child in children]
+    return total
 
 
 @dataclass(frozen=True)
@@ -204,12 +223,17 @@ class Wrk:
     threads: int
     script: Path
 
-    def run(self, requests_file: Path, duration: int) -> dict[str, Any]:
+    def run(self, requests_file: Path, duration: int, server: int | None = None) -> dict[str, Any]:
+        """wrk's figures; with the server's pid, also the CPU time the server spent per request."""
         command = ["wrk", f"-t{self.threads}", f"-c{self.connections}", f"-d{duration}s", "--latency"]
         command += ["--timeout", "5s", "-s", str(self.script), f"http://127.0.0.1:{PORT}/"]
         command += ["--", str(requests_file), str(self.threads)]
+        cpu_before = cpu_seconds(server) if server else 0.0
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        return {**parse_wrk(output), "duration": float(duration)}
+        result = {**parse_wrk(output), "duration": float(duration), "load": os.getloadavg()[0]}
+        if server:
+            result["cpu_ms"] = 1000 * (cpu_seconds(server) - cpu_before) / max(1, result["requests"])
+        return result
 
 
 def parse_wrk(output: str) -> dict[str, Any]:
@@ -360,17 +384,17 @@ def main() -> None:
             settings = load_settings(env, None)
 
             url = databases.fresh("run")
-            with running([TANDEM, "serve"], {**env, "TANDEM_DATABASE_URL": url}, work / "serve.log"):
+            with running([TANDEM, "serve"], {**env, "TANDEM_DATABASE_URL": url}, work / "serve.log") as server:
                 load.run(warmup_file, 2)
                 time.sleep(1)  # the warm-up's last requests, still in flight when wrk stopped, are stored
                 before = count_rows(url)
-                tandem = load.run(requests_file, options.duration)
+                tandem = load.run(requests_file, options.duration, server.pid)
                 time.sleep(1)
                 after = count_rows(url)
             bare_env = {**env, "TANDEM_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-            with running([sys.executable, "-c", BARE_SERVER], bare_env, work / "bare.log"):
+            with running([sys.executable, "-c", BARE_SERVER], bare_env, work / "bare.log") as server:
                 load.run(warmup_file, 2)
-                bare = load.run(requests_file, options.duration)
+                bare = load.run(requests_file, options.duration, server.pid)
 
             burst_url = databases.fresh("burst")
             hooks = [payloads.make(n, "burst", time.time()) for n in range(options.burst)]
@@ -413,7 +437,7 @@ def report(
         print(
             f"{name:20} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p90 {r['p90_ms']:6.2f} ms  "
             f"p99 {r['p99_ms']:6.2f} ms  requests {r['requests']}  non-2xx {r['non_2xx']}  "
-            f"socket errors {r['socket_errors']}"
+            f"socket errors {r['socket_errors']}  server CPU {r['cpu_ms']:.2f} ms/request  load {r['load']:.1f}"
         )
     repeats = max(0, tandem["requests"] - unique)
     print(

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -63,6 +63,13 @@ def transaction(factory: SessionFactory) -> Iterator[Session]:
     """
     with _sqlite_writer_lock(factory.kw.get("bind")), factory.begin() as session:
         yield session
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """`transaction` on a Core connection, without an ORM session: for a hot write path (helpdesk webhooks)."""
+    with _sqlite_writer_lock(engine), engine.begin() as connection:
+        yield connection
 
 
 class _SqliteWriterLock:

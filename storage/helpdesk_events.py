@@ -7,10 +7,13 @@ group or agent mapping added later attributes the events that came before it too
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.attribution import event_teams
@@ -19,11 +22,70 @@ from storage.models import (
     HelpdeskEvent,
     WebhookDelivery,
 )
-from storage.upsert import insert_for
+
+# What the write side runs on: the caller's ORM session, or a Core connection inside a transaction (the
+# webhook path, which skips the ORM's per-statement work). Either way the caller owns the transaction.
+Writer = Session | Connection
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """Built once per dialect and reused: SQLAlchemy then finds each compiled form in its cache."""
+
+    delivery: Any
+    event: Any
+    agent_id: Any
+    opened: Any
+
+
+@cache
+def _statements(dialect: str) -> _Statements:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    deliveries, events, agents = WebhookDelivery.__table__, HelpdeskEvent.__table__, HelpdeskAgentId.__table__
+    learn = insert(agents)
+    return _Statements(
+        delivery=insert(deliveries)
+        .on_conflict_do_nothing()
+        .returning(deliveries.c.id, deliveries.c.provider, deliveries.c.delivery_key),
+        event=insert(events).on_conflict_do_nothing().returning(events.c.provider, events.c.event_key),
+        agent_id=learn.on_conflict_do_update(
+            index_elements=[agents.c.provider, agents.c.agent_id], set_={"email": learn.excluded.email}
+        ),
+        opened=select(func.min(events.c.ticket_created_at)).where(
+            events.c.provider == bindparam("provider"), events.c.ticket_id == bindparam("ticket_id")
+        ),
+    )
+
+
+def _on(db: Writer) -> _Statements:
+    return _statements((db if isinstance(db, Connection) else db.get_bind()).dialect.name)
+
+
+def delivery_row(
+    provider: str,
+    delivery_key: str,
+    received_at: datetime,
+    headers: str,
+    body: bytes,
+    status: str,
+    error: str | None,
+    events: int,
+) -> dict[str, Any]:
+    """A WebhookDelivery row as `store_deliveries` takes it, cut to what its columns keep."""
+    return {
+        "provider": provider,
+        "delivery_key": delivery_key[:128],
+        "received_at": received_at,
+        "headers": headers,
+        "body": body,
+        "status": status,
+        "error": storable(error)[:255] if error else None,
+        "events": events,
+    }
 
 
 def store_delivery(
-    session: Session,
+    session: Writer,
     provider: str,
     delivery_key: str,
     received_at: datetime,
@@ -34,23 +96,20 @@ def store_delivery(
     events: int,
 ) -> int | None:
     """Keep a delivery; its id, or None when the same delivery was stored before (a retry or a replay)."""
-    table = WebhookDelivery.__table__
-    statement = (
-        insert_for(session, table)
-        .values(
-            provider=provider,
-            delivery_key=delivery_key[:128],
-            received_at=received_at,
-            headers=headers,
-            body=body,
-            status=status,
-            error=storable(error)[:255] if error else None,
-            events=events,
-        )
-        .on_conflict_do_nothing()
-        .returning(table.c.id)
-    )
-    return session.execute(statement).scalar()
+    row = delivery_row(provider, delivery_key, received_at, headers, body, status, error, events)
+    return store_deliveries(session, [row]).get((provider, row["delivery_key"]))
+
+
+def store_deliveries(db: Writer, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], int]:
+    """Keep deliveries (`delivery_row`s); the ids of the new ones by (provider, delivery key). One stored
+    before (a retry or a replay), or twice in `rows` after the first, is skipped."""
+    if not rows:
+        return {}
+    # In key order, as every writer does: two PostgreSQL transactions that insert the same keys then wait
+    # for each other in the same order, never in a circle.
+    ordered = sorted(rows, key=lambda row: (row["provider"], row["delivery_key"]))
+    stored = db.execute(_on(db).delivery, ordered)
+    return {(provider, key): delivery_id for delivery_id, provider, key in stored}
 
 
 def storable(text: str) -> str:
@@ -58,41 +117,47 @@ def storable(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
 
 
-def store_events(session: Session, provider: str, delivery_id: int | None, rows: Sequence[Mapping[str, Any]]) -> int:
+def store_events(session: Writer, provider: str, delivery_id: int | None, rows: Sequence[Mapping[str, Any]]) -> int:
     """Insert outcome rows (HelpdeskEvent columns); an event already stored (same provider and key) is skipped."""
     if not rows:
         return 0
-    table = HelpdeskEvent.__table__
-    values = [{**row, "provider": provider, "delivery_id": delivery_id} for row in rows]
-    statement = insert_for(session, table).on_conflict_do_nothing().returning(table.c.id)
-    return len(session.execute(statement, values).all())
+    return len(store_event_rows(session, [{**row, "provider": provider, "delivery_id": delivery_id} for row in rows]))
 
 
-def learn_agent_ids(session: Session, provider: str, pairs: Iterable[tuple[str, str]]) -> None:
-    rows = [{"provider": provider, "agent_id": agent_id, "email": email} for agent_id, email in dict(pairs).items()]
+def store_event_rows(db: Writer, rows: Sequence[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    """Insert outcome rows (HelpdeskEvent columns, every row the same ones, provider and delivery_id
+    included); the (provider, event key) of those stored. One stored before, or twice in `rows` after
+    the first, is skipped."""
+    if not rows:
+        return set()
+    ordered = sorted(rows, key=lambda row: (row["provider"], row["event_key"]))  # key order: see store_deliveries
+    return {(provider, key) for provider, key in db.execute(_on(db).event, ordered)}
+
+
+def learn_agent_ids(session: Writer, provider: str, pairs: Iterable[tuple[str, str]]) -> None:
+    """Remember which email each of the provider's agent ids belongs to (a later pair for an id wins)."""
+    learn_agent_emails(session, {(provider, agent_id): email for agent_id, email in pairs})
+
+
+def learn_agent_emails(db: Writer, emails: Mapping[tuple[str, str], str]) -> None:
+    """`learn_agent_ids` for several providers at once: email by (provider, agent id)."""
+    rows = [{"provider": p, "agent_id": i, "email": emails[p, i]} for p, i in sorted(emails)]
     if rows:
-        table = HelpdeskAgentId.__table__
-        statement = insert_for(session, table)
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[table.c.provider, table.c.agent_id], set_={"email": statement.excluded.email}
-            ),
-            rows,
-        )
+        db.execute(_on(db).agent_id, rows)
 
 
-def ticket_created_at(session: Session, provider: str, ticket_id: str) -> datetime | None:
+def ticket_created_at(session: Writer, provider: str, ticket_id: str) -> datetime | None:
     """When the ticket was opened, as an earlier event of it said (to compute a resolution time)."""
-    return session.scalar(
-        select(func.min(HelpdeskEvent.ticket_created_at)).where(
-            HelpdeskEvent.provider == provider, HelpdeskEvent.ticket_id == ticket_id
-        )
+    return session.execute(_on(session).opened, {"provider": provider, "ticket_id": ticket_id}).scalar()
+
+
+def set_delivery_outcome(session: Writer, delivery_id: int, status: str, error: str | None, events: int) -> None:
+    table = WebhookDelivery.__table__
+    session.execute(
+        update(table)
+        .where(table.c.id == delivery_id)
+        .values(status=status, error=storable(error)[:255] if error else None, events=events)
     )
-
-
-def set_delivery_outcome(session: Session, delivery_id: int, status: str, error: str | None, events: int) -> None:
-    delivery = session.get_one(WebhookDelivery, delivery_id)
-    delivery.status, delivery.error, delivery.events = status, storable(error)[:255] if error else None, events
 
 
 def failed_deliveries(session: Session, provider: str | None = None) -> list[WebhookDelivery]:

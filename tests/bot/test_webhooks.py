@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -188,3 +189,24 @@ def test_a_freshdesk_rule_without_dates_happened_when_it_arrived(helpdesks: Help
         stored = session.execute(select(HelpdeskEvent.kind, HelpdeskEvent.occurred_at)).all()
     assert len(stored) == 1 and stored[0].kind == "reopened"
     assert abs((stored[0].occurred_at - datetime.now(UTC)).total_seconds()) < 60
+
+
+def test_concurrent_senders_are_each_answered_once_their_delivery_is_stored_exactly_once(
+    helpdesks: Helpdesks,
+) -> None:
+    # 16 events, each sent by two senders at once: the copies race, in one group or in two.
+    payloads = [solved(f"evt-{n % 16}", ticket=f"T-{n % 16}") for n in range(32)]
+    stored_when_answered: list[int] = []
+
+    def send(payload: dict[str, Any]) -> dict[str, Any]:
+        reply = helpdesks.generic(payload)
+        assert reply.status == 200, reply.text
+        key = WebhookDelivery.delivery_key == payload["event_id"]
+        stored_when_answered.append(helpdesks.count(WebhookDelivery, key))
+        return json.loads(reply.body)
+
+    with ThreadPoolExecutor(len(payloads)) as pool:
+        answers = list(pool.map(send, payloads))
+    assert stored_when_answered == [1] * 32
+    assert sorted(answer["duplicate"] for answer in answers) == [False] * 16 + [True] * 16
+    assert helpdesks.count(WebhookDelivery) == helpdesks.count(HelpdeskEvent) == 16
