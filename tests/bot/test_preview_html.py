@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 from bot.blocks.digest import digest_message
 from bot.blocks.preview_html import mrkdwn, preview_page
 from jobs.digest import CommentLine
-from tests.bot.test_digest_blocks import make_digest
+from tests.digest_fixtures import make_digest
 
 ROUND = date(2026, 11, 17)
 

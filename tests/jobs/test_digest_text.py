@@ -2,71 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import date
-from typing import Any
-
 import pytest
 
-from jobs.digest import CommentLine, Digest, Line
+from jobs.digest import CommentLine
 from jobs.digest_text import change_text, digest_text
-
-ROUND = date(2026, 11, 17)
-
-
-def line(
-    key: str,
-    label: str,
-    kind: str,
-    value: float | None,
-    change: float | None = None,
-    *,
-    notable: bool = False,
-    good: bool | None = None,
-    suppressed: bool = False,
-    note: str | None = None,
-) -> Line:
-    """A Line as jobs/digest.py makes them: a hidden cell has no value, no move and a note."""
-    if suppressed:
-        value, change, note = None, None, note or "not enough answers to show"
-    elif value is None:
-        note = note or "no data this week"
-    direction = "none" if change is None else "flat" if change == 0 else "up" if change > 0 else "down"
-    return Line(key, label, kind, value, 12, suppressed, note, change, change, change, 1.0, notable, direction, good)
-
-
-def make_digest(**changes: Any) -> Digest:
-    digest = Digest(
-        team_id=1,
-        team="Support EMEA",
-        week="2026-W47",
-        week_start=date(2026, 11, 16),
-        k=3,
-        asked=18,
-        respondents=14,
-        participation=14 / 18,
-        headline=["Engagement index fell to 58, clearly below its 12-week average."],
-        ex=[
-            line("engagement", "Engagement index", "index", 58.0, -6.0, notable=True, good=False),
-            line("enps", "eNPS", "signed", 12.0, 0.0),
-            line("sentiment", "Comment sentiment", "score", None, suppressed=True),
-        ],
-        drivers=[
-            line("recognition", "Recognition", "score", None, suppressed=True),
-            line("workload", "Workload", "score", 3.4, -0.3),
-        ],
-        cx=[
-            line("csat", "CSAT", "percent", 94.0, 3.0, notable=True, good=True),
-            line("reopen_rate", "Reopen rate", "share", 0.08, 0.01),
-            line("resolution_median", "Median resolution", "seconds", 11400.0, 600.0),
-            line("tickets_per_agent", "Tickets solved per agent", "count", 21.0, 2.0),
-        ],
-        link_sentence=None,
-        comments=[CommentLine("The new on-call rota is hard on weekends.", "workload", ROUND)],
-        comments_note=None,
-        missing=[],
-    )
-    return replace(digest, **changes)
+from tests.digest_fixtures import ROUND, line, make_digest
 
 
 def test_the_text_says_everything_in_the_order_of_the_slack_message() -> None:
