@@ -60,7 +60,7 @@ def test_a_week_in_the_wrong_format_is_a_usage_error(tmp_path: Path, week: str) 
     assert "write it like 2026-W47" in result.stderr
 
 
-def test_an_unknown_team_is_a_usage_error_naming_it(tmp_path: Path, world: PulseWorld, database_url: str) -> None:
+def test_an_unknown_team_is_a_usage_error_naming_it(tmp_path: Path, engine: Engine, database_url: str) -> None:
     result = run_tandem("digest", "--team", "Nobody", cwd=tmp_path, TANDEM_DATABASE_URL=database_url, **QUIET)
     assert result.returncode == 2
     assert "'Nobody'" in result.stderr.strip().splitlines()[-1]

@@ -364,7 +364,7 @@ def assert_no_set_of_fewer_than_k_people_can_be_computed(
 
 
 @given(orgs())
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 def test_no_published_numbers_reveal_a_value_for_fewer_than_k_people(
     org_: tuple[pd.DataFrame, pd.DataFrame, dict[str, list[int]]],
 ) -> None:
