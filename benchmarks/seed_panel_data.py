@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from jobs.demo_org import BENCHMARK_SEED, DemoOrg, benchmark_org, last_full_week  # noqa: E402
+from jobs.demo_org import BENCHMARK_SEED, DemoOrg, benchmark_org  # noqa: E402
+from jobs.digest import previous_week  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.demo_seed import SeedReport, seed_org  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -41,7 +42,7 @@ def build_database(
             stale.unlink(missing_ok=True)
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    org = benchmark_org(members, seed=seed, end_week_monday=end_week or last_full_week(datetime.now(UTC).date()))
+    org = benchmark_org(members, seed=seed, end_week_monday=end_week or previous_week(datetime.now(UTC).date()))
     timings["generate"] = time.perf_counter() - started
     engine = make_engine(f"sqlite:///{path}")
     try:

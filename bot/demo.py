@@ -18,8 +18,8 @@ from typing import Any
 
 from bot.blocks.digest import digest_message
 from bot.blocks.preview_html import preview_page
-from jobs.demo_org import DemoOrg, generate_org, last_full_week
-from jobs.digest import Digest
+from jobs.demo_org import DemoOrg, generate_org
+from jobs.digest import Digest, previous_week
 from jobs.digest_job import post_due_digests
 from jobs.digest_text import digest_text
 from jobs.notifier import Posted
@@ -68,7 +68,7 @@ def run_demo(folder: Path, today: datetime, seed: int = DEMO_SEED) -> DemoResult
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     database = folder / "tandem-demo.db"
-    org = generate_org(seed, end_week_monday=last_full_week(today.date()))
+    org = generate_org(seed, end_week_monday=previous_week(today.date()))
     # A day after the last week ended: Monday 9:00 has passed in every team's time zone, so the job finds
     # every team's digest of that week due, as it would on a real Tuesday.
     now = org.ends_at + timedelta(days=1)

@@ -1,5 +1,5 @@
-"""The jobs' Slack ports (jobs.notifier.PulseNotifier and DigestNotifier), implemented with slack_sdk and the
-Block Kit builders."""
+"""The jobs' Slack port (jobs.notifier.PulseNotifier), and digest posting for bot.digest_publisher, with slack_sdk
+and the Block Kit builders."""
 
 from __future__ import annotations
 

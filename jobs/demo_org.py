@@ -23,6 +23,7 @@ from jobs.demo_directory import directory
 from jobs.demo_helpdesk import helpdesk_events
 from jobs.demo_pulses import close_rounds, pulses
 from jobs.demo_story import Story, StoryParams, make_story
+from jobs.digest import previous_week
 from jobs.question_bank import QuestionBank, load_default_bank
 from storage.records import Question
 
@@ -84,11 +85,6 @@ class DemoOrg:
         return {name: len(getattr(self, name)) for name in (*frames, "comments", "helpdesk_events")}
 
 
-def last_full_week(today: date) -> date:
-    """The Monday of the last week that has fully ended before `today`."""
-    return today - timedelta(days=today.weekday() + 7)
-
-
 def generate_org(
     seed: int,
     members: int = 150,
@@ -146,7 +142,7 @@ def benchmark_org(members: int, *, seed: int = BENCHMARK_SEED, end_week_monday: 
         members,
         teams=max(2, members // BENCHMARK_MEMBERS_PER_TEAM),
         weeks=BENCHMARK_WEEKS,
-        end_week_monday=end_week_monday or last_full_week(datetime.now(UTC).date()),
+        end_week_monday=end_week_monday or previous_week(datetime.now(UTC).date()),
         support_share=BENCHMARK_SUPPORT_SHARE,
         tickets_per_agent_week=BENCHMARK_TICKETS_PER_AGENT_WEEK,
     )

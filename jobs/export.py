@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from jobs.anonymity import ORG_TOTAL, publish_panel, rollup
+from jobs.digest import iso_week
 from jobs.panel import build_panel
 from storage.panel_data import load_panel_data, week_monday
 
@@ -33,7 +34,7 @@ def export_frame(session: Session, last_week: date, weeks: int) -> pd.DataFrame:
     if not total_wide.empty:
         totals = totals.merge(total_wide, on=["team", "week"], how="left")
     frame = pd.concat([teams, totals], ignore_index=True)
-    frame["week"] = [f"{w.isocalendar()[0]}-W{w.isocalendar()[1]:02d}" for w in frame["week"]]
+    frame["week"] = [iso_week(w) for w in frame["week"]]
     return frame.sort_values(["week", "team"], kind="stable").reset_index(drop=True)
 
 

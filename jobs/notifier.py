@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from storage.records import PulseView
 
@@ -49,11 +49,3 @@ class PulseNotifier(Protocol):
     def show_closed(self, channel: str, ts: str, took_part: bool, threshold: int) -> None: ...
 
     def remind(self, channel: str, ts: str, closes_at: datetime, tz: str) -> None: ...
-
-
-class DigestNotifier(Protocol):
-    def post_digest(
-        self, channel: str, text: str, blocks: list[dict[str, Any]], chart_png: bytes | None, chart_name: str
-    ) -> Posted:
-        """Post a team's digest (and its chart image) to the team's channel; where the message landed."""
-        ...

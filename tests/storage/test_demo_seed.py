@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select
 
 from jobs.demo_org import DemoOrg, generate_org
+from storage.attribution import event_teams
 from storage.db import make_session_factory, transaction
 from storage.demo_seed import seed_org
-from storage.helpdesk_events import event_teams
 from storage.models import (
     Answer,
     Comment,
