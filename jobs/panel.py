@@ -79,10 +79,10 @@ def build_panel(data: PanelInputs, weeks: Sequence[date]) -> Panel:
 
 def _participation(rounds: pd.DataFrame, teams: pd.DataFrame) -> pd.DataFrame:
     # Weeks hold one round per team on every supported cadence; summing covers an imported extra round.
-    grouped = rounds.groupby(KEYS, as_index=False).agg(
-        k=("k", "max"), asked=("asked", lambda s: s.sum(min_count=1)), respondents=("respondents", "sum")
-    )
-    grouped["asked"] = grouped["asked"].astype("float64")
+    by_week = rounds.astype({"asked": "float64"}).groupby(KEYS)
+    grouped = by_week.agg(k=("k", "max"), respondents=("respondents", "sum"))
+    grouped["asked"] = by_week["asked"].sum(min_count=1)  # NaN, not 0, when only imported rounds (no ledger)
+    grouped = grouped.reset_index()
     grouped["participation"] = grouped["respondents"] / grouped["asked"].where(grouped["asked"] > 0)
     return grouped
 

@@ -10,10 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CompoundSelect, func, select, union_all
+from sqlalchemy import ColumnElement, CompoundSelect, Table, func, select, union_all
 from sqlalchemy.orm import aliased
 
-from storage.models import HelpdeskAgent, HelpdeskAgentId, HelpdeskEvent, HelpdeskGroup, Member, TeamMember
+from storage.models import (
+    HelpdeskAgent,
+    HelpdeskAgentId,
+    HelpdeskEvent,
+    HelpdeskGroup,
+    HelpdeskWeek,
+    Member,
+    TeamMember,
+)
 
 
 def event_teams(since: datetime | None = None, until: datetime | None = None, *columns: Any) -> CompoundSelect[Any]:
@@ -26,19 +34,35 @@ def event_teams(since: datetime | None = None, until: datetime | None = None, *c
         window.append(HelpdeskEvent.occurred_at >= since)
     if until is not None:
         window.append(HelpdeskEvent.occurred_at < until)
+    event = HelpdeskEvent.__table__
+    return credited_teams(event, window, event.c.id.label("event_id"), *columns)
+
+
+def week_teams(first_week: int, end_week: int, *columns: Any) -> CompoundSelect[Any]:
+    """(team id, *columns of storage.models.HelpdeskWeek) for the weekly sums of weeks [first, end) that
+    a team is credited with, by the same rules as `event_teams`."""
+    weeks = HelpdeskWeek.__table__
+    return credited_teams(weeks, [weeks.c.week >= first_week, weeks.c.week < end_week], *columns)
+
+
+def credited_teams(source: Table, window: list[ColumnElement[bool]], *columns: Any) -> CompoundSelect[Any]:
+    """(*columns, team id) for every row of `source` (a table of provider, group_key, agent_email and
+    agent_id columns, where '' counts as missing) within `window`, once per team credited with it."""
+    group_key, agent_email = func.nullif(source.c.group_key, ""), func.nullif(source.c.agent_email, "")
     by_group = (
-        select(HelpdeskEvent.id.label("event_id"), HelpdeskGroup.team_id.label("team_id"), *columns)
-        .join(HelpdeskGroup, HelpdeskGroup.name_key == HelpdeskEvent.group_key)
+        select(*columns, HelpdeskGroup.team_id.label("team_id"))
+        .join_from(source, HelpdeskGroup, HelpdeskGroup.name_key == group_key)
         .where(*window)
     )
     emails = _member_by_email().subquery()
     learned = aliased(HelpdeskAgentId)
     mapped_group = aliased(HelpdeskGroup)
-    email = func.coalesce(HelpdeskEvent.agent_email, learned.email)
+    email = func.coalesce(agent_email, learned.email)
     by_agent = (
-        select(HelpdeskEvent.id.label("event_id"), TeamMember.team_id.label("team_id"), *columns)
-        .outerjoin(learned, (learned.provider == HelpdeskEvent.provider) & (learned.agent_id == HelpdeskEvent.agent_id))
-        .outerjoin(mapped_group, mapped_group.name_key == HelpdeskEvent.group_key)
+        select(*columns, TeamMember.team_id.label("team_id"))
+        .select_from(source)
+        .outerjoin(learned, (learned.provider == source.c.provider) & (learned.agent_id == source.c.agent_id))
+        .outerjoin(mapped_group, mapped_group.name_key == group_key)
         .join(emails, emails.c.email == email)
         .join(TeamMember, TeamMember.member_id == emails.c.member_id)
         .where(*window, mapped_group.name_key.is_(None))

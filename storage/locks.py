@@ -7,7 +7,6 @@ that runs the scheduler.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import threading
 from collections.abc import Iterator
@@ -17,6 +16,9 @@ from typing import IO
 
 from sqlalchemy import Connection, Engine, text
 
+# Advisory locks are shared by the whole database: the key includes the schema, so two installations (or
+# test runs) in schemas of their own never hold each other's locks.
+_ADVISORY_KEY = "hashtextextended('tandem:' || current_schema() || ':' || :name, 0)"
 _memory_locks: dict[str, threading.Lock] = {}
 _memory_guard = threading.Lock()
 
@@ -31,11 +33,6 @@ class NamedLock:
         self._file: IO[str] | None = None
         self._memory: threading.Lock | None = None
 
-    @property
-    def _key(self) -> int:
-        digest = hashlib.sha256(f"tandem:{self._name}".encode()).digest()
-        return int.from_bytes(digest[:8], "big", signed=True)
-
     def acquire(self, *, blocking: bool = True) -> bool:
         if self._engine.dialect.name == "postgresql":
             return self._acquire_advisory(blocking)
@@ -46,7 +43,7 @@ class NamedLock:
 
     def release(self) -> None:
         if self._connection is not None:
-            self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
+            self._connection.execute(text(f"SELECT pg_advisory_unlock({_ADVISORY_KEY})"), {"name": self._name})
             self._connection.close()
             self._connection = None
         if self._file is not None:
@@ -61,10 +58,11 @@ class NamedLock:
         # A session-level lock lives as long as its connection, so a crashed holder frees it.
         connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         if blocking:
-            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": self._key})
+            connection.execute(text(f"SELECT pg_advisory_lock({_ADVISORY_KEY})"), {"name": self._name})
             got = True
         else:
-            got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar())
+            query = text(f"SELECT pg_try_advisory_lock({_ADVISORY_KEY})")
+            got = bool(connection.execute(query, {"name": self._name}).scalar())
         if got:
             self._connection = connection
         else:

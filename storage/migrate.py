@@ -35,14 +35,16 @@ def is_up_to_date(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Migrate to the newest schema under a cross-process lock; returns (before, after) revisions.
+def upgrade(engine: Engine, revision: str | None = None) -> tuple[str | None, str]:
+    """Migrate to the newest schema (or to `revision`, for tests of a migration) under a cross-process lock;
+    returns (before, after) revisions.
 
     Several `tandem serve` replicas may start together; the lock makes the second one wait and then
     find nothing to do.
     """
+    target = revision or head_revision()
     with held(engine, "migrations"):
         before = current_revision(engine)
-        if before != head_revision():
-            command.upgrade(_config(engine), "head")
-        return before, head_revision()
+        if before != target:
+            command.upgrade(_config(engine), target)
+        return before, target

@@ -360,6 +360,32 @@ class HelpdeskEvent(Base):
     resolution_seconds: Mapped[int | None] = mapped_column(Integer)
 
 
+class HelpdeskWeek(Base):
+    """Helpdesk outcomes summed per week and attribution key (provider, helpdesk group, agent email, agent
+    id): what the panel reads instead of every event, so a digest costs teams x weeks, not tickets.
+
+    Kept current by the database itself: a trigger on helpdesk_events (migration 0008) adds every stored
+    event in the same transaction, whichever path stored it (webhooks, CSV imports, the demo seed). Keys
+    stay raw, so attribution to teams still happens when read. A missing key part is '' (a unique key
+    cannot hold NULLs on both databases); `week` counts weeks from storage.panel_data.EPOCH_MONDAY; the
+    times are the events' seconds joined by commas, so medians stay exact.
+    """
+
+    __tablename__ = "helpdesk_weeks"
+
+    week: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16), primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    agent_email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    solved: Mapped[int] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer)
+    rated: Mapped[int] = mapped_column(Integer)
+    satisfied: Mapped[int] = mapped_column(Integer)
+    first_response_times: Mapped[str | None] = mapped_column(Text)
+    resolution_times: Mapped[str | None] = mapped_column(Text)
+
+
 class HelpdeskAgentId(Base):
     """A provider's agent id and the email it belongs to, learned from payloads that carry both."""
 
