@@ -23,6 +23,7 @@ ADMIN_TOPICS: dict[str, tuple[str, str]] = {
     "team.manager": ("/pulse team manager NAME @person", "who manages the team (sees its digest on their Home)"),
     "team.channel": ("/pulse team channel NAME #channel", "where the team's digest and alerts go"),
     "team.questions": ("/pulse team questions NAME N", "questions per pulse for the team, 1 to 5"),
+    "team.digest": ("/pulse team digest NAME DAY HH:MM", "when last week's digest is posted (default mon 09:00)"),
     "schedule": (
         "/pulse schedule NAME weekly|biweekly|monthly DAY HH:MM",
         "when the team is asked, in each member's local time (`/pulse schedule NAME` opens a form)",

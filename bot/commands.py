@@ -168,6 +168,17 @@ def _team_questions(args: list[str]) -> PulseCommand:
     return PulseCommand("team.questions", team=team_name(args[:-1], "team.questions"), number=number)
 
 
+def _team_digest(args: list[str]) -> PulseCommand:
+    if len(args) < 3:
+        raise CommandError("team.digest", "Give the team, a day and a time, like `Support mon 09:00`.")
+    return PulseCommand(
+        "team.digest",
+        team=team_name(args[:-2], "team.digest"),
+        weekday=parse_weekday(args[-2], "team.digest"),
+        minute=parse_clock(args[-1], "team.digest"),
+    )
+
+
 def _schedule(args: list[str]) -> PulseCommand:
     lowered = [a.lower() for a in args]
     cut = next((i for i, word in enumerate(lowered) if word in CADENCES), None)
@@ -276,6 +287,7 @@ _TEAM_PARSERS = {
     "manager": _team_manager,
     "channel": _team_channel,
     "questions": _team_questions,
+    "digest": _team_digest,
 }
 
 _PARSERS = {

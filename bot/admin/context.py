@@ -77,6 +77,11 @@ def clock_words(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
+def digest_words(team: Team) -> str:
+    """`on Mondays at 09:00`: when the team's weekly digest is posted."""
+    return f"on {WEEKDAYS[team.digest_weekday - 1].capitalize()}s at {clock_words(team.digest_minute)}"
+
+
 def schedule_words(team: Team) -> str:
     """`weekly on Tuesday at 10:00`, as admins typed it (members' local time)."""
     cadence = {1: "weekly", 2: "every two weeks", 4: "every four weeks"}.get(

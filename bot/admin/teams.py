@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select
 
-from bot.admin.context import AdminError, CommandContext, Reply, channel_link, mention, schedule_words
+from bot.admin.context import AdminError, CommandContext, Reply, channel_link, digest_words, mention, schedule_words
 from bot.admin.forms import members_form
 from bot.commands import PulseCommand
 from jobs.membership import LinkSourceMissing, MembershipUnavailable
@@ -158,6 +158,17 @@ def questions_per_pulse(ctx: CommandContext, command: PulseCommand) -> Reply:
     return Reply(f"*{team.name}*'s pulses ask {team.questions_per_pulse} questions, from the next round on.")
 
 
+def digest_time(ctx: CommandContext, command: PulseCommand) -> Reply:
+    team = ctx.team(command.team, "team.digest")
+    team.digest_weekday, team.digest_minute = command.weekday, command.minute
+    ctx.audit("team.digest", f"{team.name}'s digest: {digest_words(team)}")
+    where = channel_link(team.channel_id) if team.channel_id else "its channel (none yet: `/pulse team channel`)"
+    return Reply(
+        f"*{team.name}*'s digest of each past week goes to {where} {digest_words(team)}, in the manager's "
+        "time zone (or the one most of the team is in), from the next one on."
+    )
+
+
 def show(ctx: CommandContext, command: PulseCommand) -> Reply:
     team = ctx.team(command.team, "team.show")
     members = team_member_slack_ids(ctx.session, team.id)
@@ -166,7 +177,8 @@ def show(ctx: CommandContext, command: PulseCommand) -> Reply:
     lines = [
         f"*{team.name}*{' (paused)' if team.paused else ''}: {len(members)} members{_following(team)}",
         f"• Schedule: {schedule_words(team)}; {team.questions_per_pulse} questions per pulse",
-        f"• Manager: {mention(team.manager_user_id)} · Digest channel: {channel_link(team.channel_id)}",
+        f"• Manager: {mention(team.manager_user_id)} · Digest channel: {channel_link(team.channel_id)}, "
+        f"{digest_words(team)}",
         f"• Results need {team.anonymity_threshold} answers",
         f"• Members: {shown or 'none yet'}{more}",
     ]

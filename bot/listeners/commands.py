@@ -69,6 +69,7 @@ def handlers(factory: SessionFactory, bank: QuestionBank) -> dict[str, Handler]:
         "team.manager": teams.manager,
         "team.channel": teams.channel,
         "team.questions": teams.questions_per_pulse,
+        "team.digest": teams.digest_time,
         "schedule": settings.schedule,
         "schedule.form": settings.schedule_modal,
         "pause": settings.pause,
