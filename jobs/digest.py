@@ -7,14 +7,15 @@ and the JSON output (docs/digest.md) only lay it out. Trends are computed for al
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from jobs.anonymity import suppression_note
+from jobs.digest_words import headline
+from jobs.panel import ENGAGEMENT_WEEKS
 from jobs.trends import Trend, trends_at
 
 CHART_WEEKS = 12
@@ -65,6 +66,7 @@ class Line:
     notable: bool
     direction: str  # up | down | flat | none
     good: bool | None  # whether the move is good news, when notable
+    asked_on: date | None = None  # a driver not asked this week: the Monday of the week it last was
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ class Digest:
         data["schema"] = SCHEMA_VERSION
         data["week_start"] = self.week_start.isoformat()
         data["chart_weeks"] = [w.isoformat() for w in self.chart_weeks]
+        for line in data["drivers"]:
+            line["asked_on"] = line["asked_on"] and line["asked_on"].isoformat()
         for comment in data["comments"]:
             comment["round_opened_on"] = comment["round_opened_on"].isoformat()
         return data
@@ -150,7 +154,8 @@ def build_digests(
                 asked=None if pd.isna(row["asked"]) else int(row["asked"]),
                 respondents=0 if pd.isna(row["respondents"]) else int(row["respondents"]),
                 participation=_value(row["participation"]),
-                headline=headline([*team_ex, *team_drivers, *team_cx]),
+                # Drivers asked in earlier weeks stay in the table but were news then, not now.
+                headline=headline([*team_ex, *(d for d in team_drivers if d.asked_on is None), *team_cx]),
                 ex=team_ex,
                 drivers=team_drivers,
                 cx=team_cx,
@@ -191,18 +196,24 @@ def _count_column(key: str) -> str:
 def _driver_lines(
     drivers: pd.DataFrame, teams: list[Any], weeks: list[Any], at: int, names: Mapping[str, str]
 ) -> dict[int, list[Line]]:
-    if drivers.empty:
+    """Each driver asked in the last ENGAGEMENT_WEEKS, at the week it was last asked: rotation asks a few
+    drivers a week, and a table of only those would hide last week's workload drop from this week's digest."""
+    recent = drivers[drivers["week"].between(weeks[max(0, at - ENGAGEMENT_WEEKS + 1)], weeks[at])]
+    if recent.empty:
         return {}
-    keys = drivers[drivers["week"] == weeks[at]][["team_id", "driver"]].drop_duplicates()
+    latest = recent.sort_values("week").groupby(["team_id", "driver"]).tail(1).set_index(["team_id", "driver"])
     series = drivers.pivot_table(index=["team_id", "driver"], columns="week", values="mean", dropna=False)
-    series = series.reindex(index=pd.MultiIndex.from_frame(keys), columns=weeks)
-    trends = trends_at(series.to_numpy(dtype="float64"), at)
-    current = drivers[drivers["week"] == weeks[at]].set_index(["team_id", "driver"])
+    matrix = series.reindex(index=latest.index, columns=weeks).to_numpy(dtype="float64")
+    positions = [weeks.index(week) for week in latest["week"]]
+    trends = {position: trends_at(matrix, position) for position in set(positions)}
     lines: dict[int, list[Line]] = {}
-    for (team_id, driver), trend in zip(series.index, trends, strict=True):
-        row = current.loc[(team_id, driver)]
+    for row_number, ((team_id, driver), position) in enumerate(zip(latest.index, positions, strict=True)):
+        row = latest.iloc[row_number]
         measure = Measure(driver, names.get(driver, driver.replace("_", " ").capitalize()), "score")
+        trend = trends[position][row_number]
         line = _line(measure, trend, int(row["n"]), bool(row["mean_suppressed"]), suppression_note("mean"))
+        if position != at:
+            line = replace(line, asked_on=weeks[position].date())
         lines.setdefault(int(team_id), []).append(line)
     return {team: sorted(found, key=lambda line: line.label) for team, found in lines.items()}
 
@@ -230,62 +241,6 @@ def _line(measure: Measure, trend: Trend, n: int | None, suppressed: bool, hidde
         direction="none" if suppressed else direction,
         good=None if suppressed else good,
     )
-
-
-def headline(lines: Sequence[Line]) -> list[str]:
-    """What changed most this week, the best and the worst news, in words; only moves beyond the noise."""
-    notable = [line for line in lines if line.notable and line.change_12w is not None and line.standard_error]
-    if not notable:
-        return ["Nothing moved beyond this team's usual week-to-week ups and downs."]
-
-    def strength(line: Line) -> float:
-        return abs(line.change_12w or 0) / (line.standard_error or 1)
-
-    said = []
-    # Up to two worries first (what a manager should look at), then the best news.
-    for good, room in ((False, 2), (True, 1)):
-        picks = sorted((line for line in notable if line.good is good), key=strength, reverse=True)
-        for line in picks[:room]:
-            verb = "rose" if (line.change_12w or 0) > 0 else "fell"
-            said.append(f"{line.label} {verb} to {format_value(line)}, clearly {_beyond(line)} its 12-week average.")
-    return said
-
-
-def _beyond(line: Line) -> str:
-    return "above" if (line.change_12w or 0) > 0 else "below"
-
-
-def format_value(line: Line) -> str:
-    return format_number(line.kind, line.value)
-
-
-def format_number(kind: str, value: float | None) -> str:
-    """A number as a manager reads it: 62, +12, 3.4, 91%, 8%, 3h 10m."""
-    if value is None or np.isnan(value):
-        return "-"
-    if kind == "index":
-        return f"{value:.0f}"
-    if kind == "signed":
-        return f"{value:+.0f}"
-    if kind == "score":
-        return f"{value:.2f}" if abs(value) < 1 else f"{value:.1f}"
-    if kind == "percent":
-        return f"{value:.0f}%"
-    if kind == "share":
-        return f"{100 * value:.0f}%"
-    if kind == "seconds":
-        return format_duration(value)
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
-
-
-def format_duration(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{max(minutes, 1)}m" if seconds >= 30 else f"{seconds:.0f}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes:02d}m"
-    return f"{hours / 24:.1f} days"
 
 
 def _comments_note(row: pd.Series, shown: int) -> str | None:

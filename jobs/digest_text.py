@@ -10,7 +10,8 @@ import textwrap
 from collections.abc import Sequence
 from datetime import date
 
-from jobs.digest import MAX_COMMENTS, CommentLine, Digest, Line, format_number, format_value
+from jobs.digest import MAX_COMMENTS, CommentLine, Digest, Line
+from jobs.digest_words import format_number, format_value
 
 WIDTH = 80
 LABEL_WIDTH = 24
@@ -21,7 +22,10 @@ MAX_DRIVER_LINES = 20  # past it the list stops helping; notable moves are kept 
 
 EX_TITLE = "Team pulse"
 DRIVERS_TITLE = "Drivers"
-DRIVERS_NOTE = "Agreement from 1 to 5, each compared with the last time it was asked."
+DRIVERS_NOTE = (
+    "Agreement from 1 to 5, each compared with the last time it was asked; a driver not asked this week "
+    "shows its latest answers of the last 4 weeks."
+)
 CX_TITLE = "Customers"
 LINK_TITLE = "Pulse and customers"
 COMMENTS_TITLE = "What people said"
@@ -110,6 +114,13 @@ def more_drivers_text(hidden: int) -> str:
     return f"… and {hidden} more drivers, none with a notable move."
 
 
+def line_label(line: Line) -> str:
+    """The label, with the week a driver was last asked when that was not this week."""
+    if line.asked_on is None:
+        return line.label
+    return f"{line.label} (week of {line.asked_on.day} {line.asked_on:%b})"
+
+
 def round_text(day: date) -> str:
     """Comments are dated by their round only, never by when they were written."""
     return f"round of {day.day} {day:%b}"
@@ -175,7 +186,7 @@ def _group(title: str, lines: Sequence[Line]) -> list[str]:
 
 def _row(line: Line) -> list[str]:
     """One aligned row; a label too long for its column gets a line of its own."""
-    label = line.label
+    label = line_label(line)
     if line.value is None:
         rest = line.note or "no data this week"
     else:

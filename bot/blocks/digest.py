@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from jobs.digest import MAX_COMMENTS, CommentLine, Digest, Line, format_value
+from jobs.digest import MAX_COMMENTS, CommentLine, Digest, Line
 from jobs.digest_text import (
     COMMENTS_TITLE,
     CX_TITLE,
@@ -23,6 +23,7 @@ from jobs.digest_text import (
     change_text,
     clip,
     comment_source,
+    line_label,
     more_drivers_text,
     notable_text,
     participation_text,
@@ -31,6 +32,7 @@ from jobs.digest_text import (
     shown_drivers,
     trend_rule,
 )
+from jobs.digest_words import format_value
 from storage.home_records import escape_mrkdwn
 
 MAX_BLOCKS = 50 - 1  # Slack's 50 per message, less the chart's image block the notifier adds
@@ -120,7 +122,7 @@ def _drivers(lines: Sequence[Line]) -> list[dict[str, Any]]:
 
 
 def _driver_row(line: Line) -> str:
-    label = escape_mrkdwn(line.label)
+    label = escape_mrkdwn(line_label(line))
     if line.value is None:
         return f"• {label}: _{escape_mrkdwn(line.note or NO_DATA)}_"
     why = notable_text(line)

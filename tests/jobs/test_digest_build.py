@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -65,7 +66,14 @@ def test_a_team_gets_a_digest_with_scores_trends_and_customer_outcomes(world: Pu
     engagement = next(line for line in team.ex if line.key == "engagement")
     assert engagement.value is not None and engagement.value < 75.0  # drivers asked earlier still count
     assert engagement.direction == "down"
-    assert [line.value for line in team.drivers] == [2.0] * len(team.drivers) and team.drivers
+    this_week = [line for line in team.drivers if line.asked_on is None]
+    assert [line.value for line in this_week] == [2.0] * len(this_week) and this_week
+    # Drivers asked in the three weeks before stay in the table, with their own (earlier) answers and week.
+    earlier = [line for line in team.drivers if line.asked_on is not None]
+    assert earlier and all(line.value == 4.0 and last_week - line.asked_on <= timedelta(weeks=3) for line in earlier)
+    assert not {line.key for line in earlier} & {line.key for line in this_week}
+    shown = json.loads(json.dumps(team.as_json()))["drivers"]
+    assert {line["asked_on"] for line in shown} == {None, *(line.asked_on.isoformat() for line in earlier)}
     csat = next(line for line in team.cx if line.key == "csat")
     assert csat.value is not None
     assert team.chart_weeks[-1] == last_week
