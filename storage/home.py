@@ -6,8 +6,10 @@ participation ledger (deliveries) and never the answers table.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -15,14 +17,11 @@ from storage.home_records import (
     NO_HISTORY,
     REACHED,
     AdminOverview,
-    DriverAverage,
     HomeModel,
-    ManagerSummary,
     OnboardingStep,
     ParticipationHistory,
     RoundParticipation,
     outcome_of,
-    problem_line,
 )
 from storage.members import is_tandem_admin, member_named
 from storage.models import (
@@ -37,14 +36,16 @@ from storage.models import (
     Team,
     TeamMember,
 )
+from storage.panel_data import week_monday
+from storage.status import configuration_problems
 from storage.workspace import default_threshold
 
 HISTORY_ROUNDS = 10
-MAX_PROBLEMS = 50
-ENPS_SCALE = "enps"
 
 
 def home_model(session: Session, slack_user_id: str) -> HomeModel:
+    """Everything the Home shows but the managers' part, which stays empty here: storage does not decide
+    what a manager may see. bot.home.home_for adds it from `managed_rounds`, through jobs.home_summary."""
     member = member_named(session, slack_user_id)
     teams: list[tuple[str, int]] = []
     if member is not None:
@@ -60,7 +61,6 @@ def home_model(session: Session, slack_user_id: str) -> HomeModel:
         teams=tuple(name for name, _k in teams),
         threshold=threshold,
         history=participation_history(session, member.id) if member is not None else NO_HISTORY,
-        managed=tuple(manager_summaries(session, slack_user_id)),
         admin=admin_overview(session) if is_tandem_admin(member) else None,
     )
 
@@ -103,81 +103,108 @@ def delete_participation(session: Session, slack_user_id: str) -> int:
     return session.execute(delete(Delivery).where(Delivery.member_id == member_id)).rowcount or 0
 
 
-def manager_summaries(session: Session, slack_user_id: str) -> list[ManagerSummary]:
-    """Each team the user manages: its latest closed round, with results only when at least k answered."""
-    managed = select(Team.id).where(Team.manager_user_id == slack_user_id)
+@dataclass(frozen=True)
+class ManagedRounds:
+    """The raw results of the teams a user manages, NOT yet fit to show: jobs.home_summary publishes them
+    through the anonymity engine (jobs/anonymity.py), as the digest does. Frames shaped as
+    storage.panel_data.PanelData's, for jobs.panel.build_panel:
+
+    teams: team_id, name, k (every team the user manages, by name);
+    rounds: round_id, team_id, week (its Monday), opened_on, k, asked, respondents: each team's closed
+        rounds of the week of its latest closed round (the digest's team-week cell);
+    answers: round_id, question_key, driver, scale, n, total, total_sq, promoters, detractors: only for
+        team-weeks where at least k people answered, so a hidden week's values never leave the database.
+    """
+
+    teams: pd.DataFrame
+    rounds: pd.DataFrame
+    answers: pd.DataFrame
+
+
+def managed_rounds(session: Session, slack_user_id: str) -> ManagedRounds:
+    """What the user's managed teams' latest closed week holds, in four grouped queries whatever the teams."""
     latest = (
-        select(PulseRound.team_id, func.max(PulseRound.number).label("number"))
-        .where(PulseRound.team_id.in_(managed), PulseRound.closed_at.is_not(None))
+        select(PulseRound.team_id, func.max(PulseRound.opened_on).label("opened_on"))
+        .where(PulseRound.closed_at.is_not(None))
         .group_by(PulseRound.team_id)
         .subquery()
     )
-    rows = session.execute(
-        select(Team.name, PulseRound.id, PulseRound.opened_on, PulseRound.anonymity_threshold)
+    teams = session.execute(
+        select(Team.id, Team.name, Team.anonymity_threshold, latest.c.opened_on)
         .outerjoin(latest, latest.c.team_id == Team.id)
-        .outerjoin(PulseRound, and_(PulseRound.team_id == Team.id, PulseRound.number == latest.c.number))
         .where(Team.manager_user_id == slack_user_id)
         .order_by(Team.name)
     ).all()
-    round_ids = [round_id for _name, round_id, _opened, _k in rows if round_id is not None]
-    counts = {
-        round_id: (asked or 0, answered or 0)
-        for round_id, asked, answered in session.execute(
-            select(
-                Delivery.round_id,
-                _count_where(or_(Delivery.status.in_(REACHED), Delivery.answered.is_(True))),
-                _count_where(Delivery.answered.is_(True)),
+    mondays = {team_id: week_monday(opened) for team_id, _name, _k, opened in teams if opened is not None}
+    rounds: list[tuple[Any, ...]] = []
+    if mondays:
+        candidates = session.execute(
+            select(PulseRound.id, PulseRound.team_id, PulseRound.opened_on, PulseRound.anonymity_threshold)
+            .add_columns(PulseRound.respondents)
+            .where(
+                PulseRound.team_id.in_(list(mondays)),
+                PulseRound.closed_at.is_not(None),
+                PulseRound.opened_on >= min(mondays.values()),
             )
-            .where(Delivery.round_id.in_(round_ids))
-            .group_by(Delivery.round_id)
+        ).all()
+        rounds = [row for row in candidates if week_monday(row[2]) == mondays[row[1]]]
+    # The ledger as storage.panel_data counts it: asked = DMs that reached someone (closed with the
+    # round), respondents = those answered; imported rounds have no ledger, only their respondents.
+    ledger = {
+        round_id: (asked, answered)
+        for round_id, asked, answered in (
+            session.execute(
+                select(Delivery.round_id, func.count(), _count_where(Delivery.answered.is_(True)))
+                .where(Delivery.round_id.in_([row[0] for row in rounds]), Delivery.status == "closed")
+                .group_by(Delivery.round_id)
+            )
+            if rounds
+            else ()
         )
     }
-    # Averages are read only for rounds that may show them: a hidden round's values never leave the database.
-    thresholds = {round_id: k for _name, round_id, _opened, k in rows if round_id is not None}
-    shown = [r for r in round_ids if counts.get(r, (0, 0))[1] >= thresholds[r]]
-    results = _round_results(session, shown, thresholds)
-    summaries = []
-    for name, round_id, opened_on, k in rows:
-        if round_id is None:
-            summaries.append(ManagerSummary(name, None, 0, 0, 0))
-            continue
-        asked, answered = counts.get(round_id, (0, 0))
-        drivers, enps = results.get(round_id, ((), None))
-        summaries.append(ManagerSummary(name, opened_on, k, asked, answered, drivers, enps))
-    return summaries
+    round_rows = []
+    for round_id, team_id, opened_on, k, imported_respondents in rounds:
+        asked, answered = ledger.get(round_id, (None, None))
+        respondents = answered if answered is not None else (imported_respondents or 0)
+        round_rows.append((round_id, team_id, pd.Timestamp(mondays[team_id]), opened_on, k, asked, respondents))
+    round_frame = pd.DataFrame(
+        round_rows, columns=["round_id", "team_id", "week", "opened_on", "k", "asked", "respondents"]
+    )
+    week = round_frame.groupby("team_id").agg(k=("k", "max"), respondents=("respondents", "sum"))
+    shown = set(week.index[week["respondents"] >= week["k"]])
+    shown_rounds = [r[0] for r in round_rows if r[1] in shown]
+    return ManagedRounds(
+        teams=pd.DataFrame([(t, name, k) for t, name, k, _opened in teams], columns=["team_id", "name", "k"]),
+        rounds=round_frame,
+        answers=_answer_sums(session, shown_rounds),
+    )
 
 
-def _round_results(
-    session: Session, round_ids: list[int], thresholds: dict[int, int]
-) -> dict[int, tuple[tuple[DriverAverage, ...], int | None]]:
-    if not round_ids:
-        return {}
-    rows = session.execute(
-        select(
-            Answer.round_id,
-            QuestionVersion.driver,
-            QuestionVersion.scale,
-            func.avg(Answer.value),
-            func.count(Answer.value),
-            _count_where(Answer.value >= 9),
-            _count_where(Answer.value <= 6),
-        )
-        .join(QuestionVersion, QuestionVersion.id == Answer.question_id)
-        .where(Answer.round_id.in_(round_ids), Answer.value.is_not(None))
-        .group_by(Answer.round_id, QuestionVersion.driver, QuestionVersion.scale)
-        .order_by(Answer.round_id, QuestionVersion.driver)
-    ).all()
-    drivers: dict[int, list[DriverAverage]] = {}
-    enps: dict[int, int] = {}
-    for round_id, driver, scale, average, answers, promoters, detractors in rows:
-        # Closing a round already drops cells under k; this guards rows that came in another way (imports).
-        if answers < thresholds[round_id]:
-            continue
-        if scale == ENPS_SCALE:  # 0-10: a score of its own, not an average beside the 1-5 drivers
-            enps[round_id] = round(100 * ((promoters or 0) - (detractors or 0)) / answers)
-        else:
-            drivers.setdefault(round_id, []).append(DriverAverage(driver, float(average), answers))
-    return {r: (tuple(drivers.get(r, ())), enps.get(r)) for r in round_ids}
+def _answer_sums(session: Session, round_ids: list[int]) -> pd.DataFrame:
+    """Sums per round and question, the columns of storage.panel_data's answers (none when no round)."""
+    value = Answer.value
+    rows = (
+        session.execute(
+            select(
+                Answer.round_id,
+                QuestionVersion.key,
+                QuestionVersion.driver,
+                QuestionVersion.scale,
+                func.count(value),
+                func.sum(value),
+                func.sum(value * value),
+                _count_where(value >= 9),
+                _count_where(value <= 6),
+            )
+            .join(QuestionVersion, QuestionVersion.id == Answer.question_id)
+            .where(Answer.round_id.in_(round_ids), value.is_not(None))
+            .group_by(Answer.round_id, QuestionVersion.key, QuestionVersion.driver, QuestionVersion.scale)
+        ).all()
+        if round_ids
+        else []
+    )
+    columns = ["round_id", "question_key", "driver", "scale", "n", "total", "total_sq", "promoters", "detractors"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def admin_overview(session: Session) -> AdminOverview:
@@ -186,62 +213,6 @@ def admin_overview(session: Session) -> AdminOverview:
     return AdminOverview(
         teams or 0, paused or 0, members, tuple(configuration_problems(session)), tuple(onboarding_steps(session))
     )
-
-
-def team_health(session: Session) -> list[Any]:
-    """Every team's name, schedule columns, digest channel, manager, k, and how many of its people can
-    answer (active, not opted out), by name: one grouped query, fast with 1,000 teams and 20,000 members."""
-    reachable = (
-        select(TeamMember.team_id, func.count().label("people"))
-        .join(Member, Member.id == TeamMember.member_id)
-        .where(Member.active.is_(True), Member.opted_out.is_(False))
-        .group_by(TeamMember.team_id)
-        .subquery()
-    )
-    return list(
-        session.execute(
-            select(
-                Team.name,
-                Team.paused,
-                Team.pulse_weekday,
-                Team.window_start_minute,
-                Team.window_end_minute,
-                Team.every_weeks,
-                Team.working_days,
-                Team.reminder_after_days,
-                Team.close_after_days,
-                Team.created_at,
-                Team.channel_id,
-                Team.channel_ok,
-                Team.manager_user_id,
-                Team.anonymity_threshold,
-                func.coalesce(reachable.c.people, 0).label("people"),
-            )
-            .outerjoin(reachable, reachable.c.team_id == Team.id)
-            .order_by(Team.name)
-        )
-    )
-
-
-def configuration_problems(session: Session, limit: int = MAX_PROBLEMS, teams: list[Any] | None = None) -> list[str]:
-    """One Slack mrkdwn line per team that is set up so it cannot work, then "… and N more" past `limit`.
-
-    `teams`: rows of `team_health`, when the caller has them already.
-    """
-    rows = team_health(session) if teams is None else teams
-    lines = [
-        line
-        for row in rows
-        if (
-            line := problem_line(
-                row.name, row.channel_id, row.channel_ok, row.manager_user_id, row.anonymity_threshold, row.people
-            )
-        )
-        is not None
-    ]
-    if len(lines) > limit:
-        return [*lines[:limit], f"… and {len(lines) - limit} more teams with problems"]
-    return lines
 
 
 def onboarding_steps(session: Session) -> list[OnboardingStep]:

@@ -73,6 +73,7 @@ class SlackStandin:
         self._recent_posts: deque[float] = deque()
         self.rate_limited_posts = 0
         self.record_calls = True  # off for long benchmarks: counts are kept, bodies are not
+        self.homes: dict[str, dict[str, Any]] = {}  # user id -> their App Home as last published (with its hash)
         self._server = _Server(("127.0.0.1", 0), _make_handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -134,6 +135,12 @@ class SlackStandin:
     def calls_to(self, method: str) -> list[RecordedCall]:
         with self._lock:
             return [c for c in self.calls if c.method == method]
+
+    def home_of(self, user_id: str) -> dict[str, Any] | None:
+        """The user's App Home as Slack shows it now (the last views.publish accepted), hash included."""
+        with self._lock:
+            home = self.homes.get(user_id)
+            return dict(home) if home is not None else None
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[RecordedCall]:
         deadline = time.monotonic() + timeout
@@ -395,6 +402,22 @@ def _view(_s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
     return {"view": {"id": "V0STANDIN1", "team_id": TEAM_ID, "state": {"values": {}}, "hash": "1.abc", **view}}
 
 
+def _publish(s: SlackStandin, b: dict[str, Any]) -> dict[str, Any]:
+    """views.publish as Slack answers it: every Home published gets a hash of its own, and a publish that
+    names a `hash` other than the user's current Home's is refused with hash_conflict (a newer one came
+    in since). Without `hash` it always replaces the Home. `homes` keeps each user's current Home."""
+    user = str(b.get("user_id") or "")
+    seen = b.get("hash")
+    published = _view(s, b)["view"]
+    with s._lock:
+        current = s.homes.get(user)
+        if seen and (current is None or current["hash"] != seen):
+            raise _Error("hash_conflict")
+        published["hash"] = f"{int(time.time())}.{next(s._ts):08x}"
+        s.homes[user] = published
+    return {"view": published}
+
+
 IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")  # what image blocks show
 
 
@@ -499,7 +522,7 @@ METHODS: dict[str, Handler] = {
         "chat.update": _update,
         "chat.postEphemeral": _ephemeral,
         "views.open": _view,
-        "views.publish": _view,
+        "views.publish": _publish,
         "views.update": _view,
         "views.push": _view,
         "files.getUploadURLExternal": _upload_url,

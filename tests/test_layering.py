@@ -23,6 +23,8 @@ PURE_MODULES = [
     "jobs/exlink.py",
     "jobs/digest.py",
     "jobs/digest_text.py",
+    "jobs/digest_words.py",
+    "jobs/home_summary.py",
     "jobs/anonymity.py",
     "jobs/chart.py",
     "jobs/demo_org.py",

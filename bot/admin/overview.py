@@ -14,9 +14,9 @@ from jobs.pulse_schedule import next_pulse_day
 from storage.audit import count_changes, recent_changes
 from storage.helpdesk_events import recent_event_counts
 from storage.helpdesk_map import map_agent, map_group, mapped_agents, mapped_groups
-from storage.home import configuration_problems, team_health
-from storage.members import count_members, member_named
+from storage.members import member_named
 from storage.models import Delivery, Member, PulseRound, Team
+from storage.status import TeamHealth, configuration_problems, workspace_health
 from storage.teams import team_summaries
 
 TEAMS_PAGE = 40
@@ -45,12 +45,13 @@ def teams(ctx: CommandContext, command: PulseCommand) -> Reply:
 
 
 def status(ctx: CommandContext, command: PulseCommand) -> Reply:
-    rows = team_health(ctx.session)
+    health = workspace_health(ctx.session)
+    rows = health.teams
     running = [row for row in rows if not row.paused]
     upcoming = _next_days(running, ctx.now)
     lines = [
         f"*Tandem status*: {len(rows)} teams ({len(rows) - len(running)} paused), "
-        f"{count_members(ctx.session, active_only=True):,} people in the directory",
+        f"{health.active_members:,} people in the directory",
         "*Next rounds*",
         *(f"• {day:%a %d %b}: {name}" for day, name in upcoming[:STATUS_ROWS]),
     ]
@@ -71,16 +72,16 @@ def status(ctx: CommandContext, command: PulseCommand) -> Reply:
     return Reply("\n".join(lines), refresh_home=False)
 
 
-def _next_days(rows: list[Any], now: datetime) -> list[tuple[date, str]]:
+def _next_days(rows: list[TeamHealth], now: datetime) -> list[tuple[date, str]]:
     """(next pulse day, team) of each team. Most teams share a handful of schedules: each is worked out
     once (a weekly cadence ignores the week it counts from), so 1,000 teams cost a few calls, not 1,000."""
     days: dict[tuple[Any, ...], date] = {}
     upcoming = []
     for row in rows:
-        anchor_week = row.created_at.isocalendar()[:2] if row.every_weeks > 1 else None
-        key = (row.pulse_weekday, row.every_weeks, row.working_days, anchor_week)
+        anchor = row.created_at if row.every_weeks > 1 else None  # team_health leaves it out for weekly teams
+        key = (row.pulse_weekday, row.every_weeks, row.working_days, anchor.isocalendar()[:2] if anchor else None)
         if key not in days:
-            days[key] = next_pulse_day(team_schedule(row), now)
+            days[key] = next_pulse_day(team_schedule(row._replace(created_at=anchor or now)), now)
         upcoming.append((days[key], row.name))
     return sorted(upcoming)
 

@@ -6,10 +6,13 @@ k), so this module only words and lays out; it still keeps every Block Kit limit
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from jobs.anonymity import NOT_ENOUGH
+from jobs.question_bank import ENPS_DRIVER
 from storage.home_records import (
     ANSWERED,
     ASKED,
@@ -157,14 +160,21 @@ def _summary_text(summary: ManagerSummary, driver_names: Mapping[str, str]) -> s
         return f"{team}: no closed pulse yet."
     lines = [f"{team} · pulse of {_day(summary.opened_on)}"]
     percent = summary.participation_percent
-    rate = f" ({percent}%)" if percent is not None else ""
-    lines.append(f"{summary.answered} of {summary.asked} people answered{rate}")
+    if summary.asked:
+        lines.append(f"{summary.answered} of {summary.asked} people answered ({percent}%)")
+    else:  # an imported pulse: how many answered is all that is known
+        lines.append(f"{summary.answered} people answered")
     if not summary.shown:
         lines.append(f"Fewer than {summary.threshold} people answered: results stay hidden.")
         return "\n".join(lines)
     for driver in summary.drivers:
-        name = driver_names.get(driver.driver) or driver.driver.replace("_", " ").capitalize()
-        lines.append(f"• {escape_mrkdwn(name)}: *{driver.average:.1f}* of 5")
+        if driver.driver == ENPS_DRIVER:
+            name = "eNPS"
+        else:
+            name = driver_names.get(driver.driver) or driver.driver.replace("_", " ").capitalize()
+        # NaN: the anonymity engine hid the cell (jobs.home_summary), in the digest's words.
+        shown = NOT_ENOUGH if math.isnan(driver.average) else f"*{driver.average:.1f}* of 5"
+        lines.append(f"• {escape_mrkdwn(name)}: {shown}")
     if summary.enps is not None:
         lines.append(f"• eNPS: *{summary.enps:+d}* (from -100 to +100)")
     if not summary.drivers and summary.enps is None:

@@ -1,6 +1,7 @@
 """The App Home: published when someone opens it, and again after each of its buttons.
 
-Buttons acknowledge first, change the database in one transaction, then publish the new Home.
+Buttons acknowledge first, change the database in one transaction, then publish the new Home, guarded
+by the hash of the Home they were clicked in so a slower, older publish cannot overwrite it (bot/home.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.blocks.home import DELETE_HISTORY_ACTION, OPT_IN_ACTION, OPT_OUT_ACTION
-from bot.home import publish_home
+from bot.home import hash_in, publish_home
 from bot.listeners.events import EventTable
 from bot.slack_membership import SlackMembershipClient
 from jobs.membership import learn_members
@@ -34,7 +35,8 @@ def register(app: App, events: EventTable, factory: SessionFactory, clock: Calla
         # On a fresh install the admin opening the Home is not in the directory yet: without a lookup
         # nothing would say they are an admin, and they would not see the set-up checklist.
         learn_members(factory, SlackMembershipClient(context.client), [user_id], clock())
-        publish_home(context.client, factory, user_id)
+        # The event carries the Home Slack shows, if any: its hash guards the publish (bot/home.py).
+        publish_home(context.client, factory, user_id, hash_in(event))
 
     def on_opt(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
@@ -43,7 +45,7 @@ def register(app: App, events: EventTable, factory: SessionFactory, clock: Calla
         name = str(user.get("username") or user.get("name") or "")
         with transaction(factory) as session:
             record_opt_choice(session, user["id"], name, opted_out, clock())
-        publish_home(client, factory, user["id"])
+        publish_home(client, factory, user["id"], hash_in(body))
 
     def on_delete_history(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
@@ -51,7 +53,7 @@ def register(app: App, events: EventTable, factory: SessionFactory, clock: Calla
         with transaction(factory) as session:
             deleted = delete_participation(session, user_id)
         log.info("deleted a member's participation history: %d deliveries", deleted)
-        publish_home(client, factory, user_id)
+        publish_home(client, factory, user_id, hash_in(body))
 
     events.on("app_home_opened", on_home_opened)
     app.action(OPT_OUT_ACTION)(on_opt)

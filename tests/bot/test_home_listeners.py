@@ -6,12 +6,14 @@ import itertools
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from jobs import pulse_answers
 from storage.models import Answer, Comment, Delivery, Member
@@ -46,8 +48,11 @@ class Home:
         view = call.body["view"]
         return call.body["user_id"], json.loads(view) if isinstance(view, str) else view
 
-    def click(self, user: str, view: dict[str, Any], action_id: str) -> Reply:
-        """Press a button of a published Home as Slack reports it: a block_actions from a view container."""
+    def click(self, user: str, view: dict[str, Any], action_id: str, view_hash: str | None = None) -> Reply:
+        """Press a button of a published Home as Slack reports it: a block_actions from a view container,
+        with the hash of the Home the button was pressed in (default: the Home Slack shows now)."""
+        if view_hash is None:
+            view_hash = (self.standin.home_of(user) or {}).get("hash", "1.abc")
         button = next(
             e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == action_id
         )
@@ -56,7 +61,7 @@ class Home:
             payload.pop(key)
         payload["user"] = {**payload["user"], "id": user, "username": user.lower(), "name": user.lower()}
         payload["container"] = {"type": "view", "view_id": "V0STANDIN1"}
-        payload["view"] = {"id": "V0STANDIN1", "type": "home", "blocks": view["blocks"], "hash": "1.abc"}
+        payload["view"] = {"id": "V0STANDIN1", "type": "home", "blocks": view["blocks"], "hash": view_hash}
         payload["actions"] = [
             {
                 "action_id": button["action_id"],
@@ -172,3 +177,59 @@ def test_delete_my_history_deletes_the_deliveries_and_leaves_the_answers_unlinke
     assert unlinked == open_answers // 2  # theirs; U00000004's are still linked to their own delivery
     assert home.count(Comment.text == "Fewer meetings", Comment.delivery_id.is_(None), model=Comment) == 1
     assert "No pulses yet." in blocks_text(view) and action_ids(view) == {"home_opt_out"}
+
+
+def settled(home: Home, user: str, quiet: float = 0.5, timeout: float = 10.0) -> dict[str, Any]:
+    """The user's Home as Slack shows it once no views.publish has arrived for `quiet` seconds."""
+    deadline = time.monotonic() + timeout
+    seen = -1
+    while time.monotonic() < deadline:
+        count = len(home.standin.calls_to("views.publish"))
+        if count == seen:
+            shown = home.standin.home_of(user)
+            assert shown is not None
+            return shown
+        seen = count
+        time.sleep(quiet)
+    raise AssertionError("the Home kept being published")
+
+
+def test_a_click_in_an_older_home_is_published_over_the_newer_one_only_after_a_fresh_read(home: Home) -> None:
+    team = home.world.add_team("Support", 0, 6)
+    run_round(home.world, team, {"U00000003": 4})
+    home.open_tab("U00000003")
+    _user, first = home.published()
+    first_hash = home.standin.home_of("U00000003")["hash"]  # type: ignore[index]
+    home.click("U00000003", first, "home_opt_out")
+    home.published(2)
+    assert home.standin.home_of("U00000003")["hash"] != first_hash  # type: ignore[index]
+
+    # A second quick click, in the Home as it was before the first one was published: its publish names
+    # the old hash, Slack refuses it, and Tandem reads again and publishes what is true now.
+    home.click("U00000003", first, "home_delete_history", view_hash=first_hash)
+    home.published(4)  # the refused publish and the one after the fresh read
+    view = settled(home, "U00000003")
+    assert action_ids(view) == {"home_opt_in"} and "No pulses yet." in blocks_text(view)
+
+
+def test_two_quick_clicks_end_with_a_home_that_shows_both_changes(home: Home) -> None:
+    team = home.world.add_team("Support", 0, 6)
+    for _ in range(3):
+        with home.world.factory.begin() as session:
+            session.execute(update(Member).where(Member.slack_user_id == "U00000003").values(opted_out=False))
+        run_round(home.world, team, {"U00000003": 4})
+        home.open_tab("U00000003")
+        view = settled(home, "U00000003")
+        assert action_ids(view) == {"home_opt_out", "home_delete_history"}
+
+        # Both buttons of one Home, pressed together: each publishes a Home read after its own change, in
+        # either order. Whichever Slack gets last, the Home must show both changes.
+        with ThreadPoolExecutor(2) as clicks:
+            replies = list(clicks.map(partial(home.click, "U00000003", view), ACTIONS))
+        assert [r.status for r in replies] == [200, 200]
+        final = settled(home, "U00000003")
+        assert action_ids(final) == {"home_opt_in"} and "No pulses yet." in blocks_text(final)
+        assert home.count(Member.slack_user_id == "U00000003", Member.opted_out.is_(True), model=Member) == 1
+
+
+ACTIONS = ("home_opt_out", "home_delete_history")

@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine, event, func, select, update
 
 from bot.blocks.home import home_view
+from bot.home import home_for
 from jobs import pulse_answers
+from jobs.digest_build import published_panel
 from jobs.members import member_from_slack
 from jobs.pulse_rounds import open_due_rounds
 from storage.db import transaction
-from storage.home import configuration_problems, delete_participation, home_model, onboarding_steps
+from storage.home import delete_participation, home_model, onboarding_steps
 from storage.home_records import ANSWERED, ASKED, NOT_SENT, SKIPPED
+from storage.imports import insert_answers, insert_imported_round
 from storage.members import upsert_members
-from storage.models import Answer, AuditEntry, Comment, Delivery, HelpdeskGroup, Member, Team
+from storage.models import Answer, AuditEntry, Comment, Delivery, HelpdeskGroup, Member, QuestionVersion, Team
+from storage.panel_data import week_monday
+from storage.questions import seed_questions
 from storage.rounds import asked_questions
+from storage.status import configuration_problems
 from storage.teams import add_team_members, create_team
 from storage.workspace import default_threshold, set_default_threshold
 from tests.pulse_fixtures import BANK, PulseWorld, answer_everything, make_world, run_round
@@ -41,7 +49,7 @@ def set_team(world: PulseWorld, team_id: int, **values: Any) -> None:
 
 def published(world: PulseWorld, user: str) -> dict[str, Any]:
     with world.factory.begin() as session:
-        return home_view(home_model(session, user), BANK.driver_names)
+        return home_view(home_for(session, user), BANK.driver_names)
 
 
 @contextmanager
@@ -128,7 +136,7 @@ def test_it_hides_a_managers_results_below_the_threshold(world: PulseWorld) -> N
     with transaction(world.factory) as session:
         delete_participation(session, "U00000004")
     with world.factory.begin() as session:
-        (summary,) = home_model(session, "UMANAGER").managed
+        (summary,) = home_for(session, "UMANAGER").managed
         assert session.scalar(select(func.count()).where(Answer.round_id == round_id)) > 0
     assert (summary.team, summary.threshold, summary.asked, summary.answered) == ("Support", 5, 5, 4)
     assert not summary.shown and summary.drivers == () and summary.enps is None
@@ -141,7 +149,7 @@ def test_a_manager_sees_driver_averages_and_enps_once_k_people_answered(world: P
     set_team(world, team, manager_user_id="UMANAGER")
     round_id = run_round(world, team, {"U00000000": 5, "U00000001": 5, "U00000002": 3})
     with world.factory.begin() as session:
-        (summary,) = home_model(session, "UMANAGER").managed
+        (summary,) = home_for(session, "UMANAGER").managed
         asked = asked_questions(session, round_id)[0]
     assert summary.shown and (summary.asked, summary.answered, summary.participation_percent) == (5, 3, 60)
     drivers = {q.driver for q in asked if q.scale != "enps"}
@@ -158,7 +166,7 @@ def test_a_managed_team_without_a_closed_round_says_so(world: PulseWorld) -> Non
     set_team(world, team, manager_user_id="UMANAGER")
     run_round(world, team, {"U00000000": 3}, close=False)
     with world.factory.begin() as session:
-        (summary,) = home_model(session, "UMANAGER").managed
+        (summary,) = home_for(session, "UMANAGER").managed
     assert summary.opened_on is None and not summary.shown
 
 
@@ -244,20 +252,20 @@ def test_configuration_problems_name_each_broken_team_in_one_line(world: PulseWo
     ]
 
 
-def test_configuration_problems_stop_at_the_limit_and_count_the_rest_in_one_query(world: PulseWorld) -> None:
+def test_configuration_problems_stop_at_the_limit_and_count_the_rest_in_two_queries(world: PulseWorld) -> None:
     add_teams(world, 60, people=2)
     with world.factory() as session, counted_statements(world.engine) as statements:
         problems = configuration_problems(session)
     assert len(problems) == 51 and problems[-1] == "… and 10 more teams with problems"
-    assert len(statements) == 1
+    assert len(statements) == 2  # the members who cannot answer, then the teams with their sizes
 
 
 def test_the_home_reads_a_fixed_number_of_queries_whatever_the_number_of_teams(world: PulseWorld) -> None:
     def statements_for(teams: int, first: int) -> int:
         add_teams(world, teams, people=3, first=first, manager_user_id="U00000000")
         with world.factory.begin() as session, counted_statements(world.engine) as statements:
-            model = home_model(session, "U00000000")
-        assert model.admin is not None and model.history.total_rounds == 1
+            model = home_for(session, "U00000000")
+        assert model.admin is not None and model.history.total_rounds == 1 and model.managed[0].shown
         return len(statements)
 
     support = world.add_team("Support", 0, 6, manager_user_id="U00000000")
@@ -299,3 +307,43 @@ def test_an_admin_gets_the_overview_and_a_member_does_not(world: PulseWorld) -> 
     assert admin is not None and (admin.teams, admin.paused_teams, admin.members) == (2, 1, 12)
     assert admin.onboarding_open and len(admin.problems) == 2  # neither has a channel or a manager
     assert member.admin is None
+
+
+def test_a_cell_under_k_says_not_enough_answers_to_show_and_hides_what_the_digest_hides(world: PulseWorld) -> None:
+    team = world.add_team("Support", 0, 6)  # k = 5
+    set_team(world, team, manager_user_id="UMANAGER")
+    shown, hidden = BANK.drivers[0], BANK.drivers[1]
+    # An imported round (no ledger, and nothing dropped at close as Tandem's own rounds are): six people
+    # answered, but one driver's question only three times and eNPS only twice.
+    with transaction(world.factory) as session:
+        seed_questions(session, BANK.all_questions(), world.now)
+        first = {
+            d: session.scalar(select(func.min(QuestionVersion.id)).where(QuestionVersion.driver == d))
+            for d in (shown, hidden, "enps")
+        }
+        imported = insert_imported_round(session, team, world.now.date(), world.now, 5, respondents=6)
+        assert imported is not None
+        insert_answers(
+            session, imported.id, [(first[shown], 4)] * 6 + [(first[hidden], 2)] * 3 + [(first["enps"], 9)] * 2
+        )
+    with world.factory.begin() as session:
+        (summary,) = home_for(session, "UMANAGER").managed
+        digest = published_panel(session, world.now.date())
+    assert summary.shown and (summary.asked, summary.answered, summary.enps) == (0, 6, None)
+    cells = {d.driver: d for d in summary.drivers}
+    assert cells[shown].average == 4 and cells[shown].answers == 6
+    assert math.isnan(cells[hidden].average) and math.isnan(cells["enps"].average)
+
+    # The digest's cells of that team and week: the same values shown, the same ones hidden.
+    drivers = digest.drivers[
+        (digest.drivers["team_id"] == team) & (digest.drivers["week"] == pd.Timestamp(week_monday(world.now.date())))
+    ]
+    by_driver = {row.driver: row for row in drivers.itertuples()}
+    assert by_driver[shown].mean == 4 and not by_driver[shown].mean_suppressed
+    assert by_driver[hidden].mean_suppressed and math.isnan(by_driver[hidden].mean)
+
+    text = json.dumps(published(world, "UMANAGER"))
+    assert f"{BANK.driver_names[hidden]}: not enough answers to show" in text
+    assert "eNPS: not enough answers to show" in text
+    assert f"{BANK.driver_names[shown]}: *4.0* of 5" in text and "*2.0* of 5" not in text
+    assert "6 people answered" in text
