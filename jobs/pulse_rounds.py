@@ -21,7 +21,7 @@ from jobs.round_plan import plan_round
 from storage.db import SessionFactory, transaction
 from storage.models import Team
 from storage.questions import active_questions, current_versions, seed_questions
-from storage.rounds import group_history, insert_round, latest_round, save_round_plan
+from storage.rounds import insert_round, latest_round, member_history, save_round_plan
 from storage.teams import pulsed_members, pulsed_teams
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def _open_round(session: Session, team: Team, bank: QuestionBank, now: datetime,
         rotation,
         pulse.number,
         f"team-{team.id}",
-        group_history(session, team.id, HISTORY_ROUNDS),
+        member_history(session, team.id, HISTORY_ROUNDS),
     )
     save_round_plan(
         session,

@@ -12,6 +12,7 @@ eNPS is asked on top of the driver questions, in every `enps_every`-th round.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -45,22 +46,48 @@ def pick_questions(
     `taken_this_round` counts, per driver and per question key, how often other units of the team
     were already given it this round.
     """
+    return pick_for_members([history], bank, settings, round_number, seed, taken_this_round)
+
+
+def pick_for_members(
+    histories: Sequence[Sequence[Sequence[str]]],
+    bank: QuestionBank,
+    settings: RotationSettings,
+    round_number: int,
+    seed: str,
+    taken_this_round: Mapping[str, int] | None = None,
+) -> list[str]:
+    """`pick_questions` for a unit whose members may come with different histories (one per member).
+
+    That happens when a team's groups reshuffle (it grew or shrank past a multiple of k) and people who
+    were asked different questions share a group. Everyone in it gets the same questions, so the rules
+    hold as far as they can: drivers missing from the current cycle of the most members come first, and
+    a question counts as recent when any member had it recently. With one shared history (the usual case)
+    this is exactly rules 1-4.
+    """
     taken = taken_this_round or {}
     driver_of = {q.key: q.driver for q in bank.questions}
 
     def tiebreak(key: str) -> str:
         return hashlib.sha256(f"{seed}:{round_number}:{key}".encode()).hexdigest()
 
-    drivers = _next_drivers(history, bank.drivers, driver_of, settings.questions_per_pulse, taken, tiebreak)
-    last_asked = {key: index for index, asked in enumerate(history) for key in asked}
+    histories = histories or [[]]
+    drivers = _next_drivers(histories, bank.drivers, driver_of, settings.questions_per_pulse, taken, tiebreak)
+    # Rounds since each key was last asked of anyone in the unit (1 = the round before this one).
+    rounds_ago: dict[str, int] = {}
+    for history in histories:
+        for index, asked in enumerate(history):
+            for key in asked:
+                rounds_ago[key] = min(rounds_ago.get(key, len(history) - index), len(history) - index)
+    longest = max(len(history) for history in histories)
     picks = []
     for driver in drivers:
         candidates = bank.by_driver(driver)
 
         def order(key: str) -> tuple[bool, int, int, str]:
-            rounds_ago = len(history) - last_asked[key] if key in last_asked else None
-            too_recent = rounds_ago is not None and rounds_ago <= settings.no_repeat_rounds
-            staleness = -(rounds_ago if rounds_ago is not None else len(history) + 1)
+            ago = rounds_ago.get(key)
+            too_recent = ago is not None and ago <= settings.no_repeat_rounds
+            staleness = -(ago if ago is not None else longest + 1)
             return (too_recent, staleness, taken.get(key, 0), tiebreak(key))
 
         picks.append(min((q.key for q in candidates), key=order))
@@ -70,15 +97,26 @@ def pick_questions(
 
 
 def _next_drivers(
-    history: Sequence[Sequence[str]],
+    histories: Sequence[Sequence[Sequence[str]]],
     all_drivers: Sequence[str],
     driver_of: Mapping[str, str],
     count: int,
     taken: Mapping[str, int],
     tiebreak: Callable[[str], str],
 ) -> list[str]:
-    """The next `count` drivers: first those the current cycle still lacks, then a new cycle."""
-    everything = set(all_drivers)
+    """The next `count` drivers: first those the most members' current cycles still lack, then a new cycle."""
+    lacking = Counter({driver: 0 for driver in all_drivers})
+    for history in histories:
+        lacking.update(set(all_drivers) - _current_cycle(history, set(all_drivers), driver_of))
+
+    def preference(driver: str) -> tuple[int, int, str]:
+        return (-lacking[driver], taken.get(driver, 0), tiebreak(driver))
+
+    return sorted(all_drivers, key=preference)[:count]
+
+
+def _current_cycle(history: Sequence[Sequence[str]], everything: set[str], driver_of: Mapping[str, str]) -> set[str]:
+    """The drivers covered so far in the history's current cycle (a full cycle starts a new one)."""
     covered: set[str] = set()
     for asked in history:
         for key in asked:
@@ -88,14 +126,4 @@ def _next_drivers(
             if covered == everything:
                 covered = set()
             covered.add(driver)
-    if covered == everything:
-        covered = set()
-
-    def preference(driver: str) -> tuple[int, str]:
-        return (taken.get(driver, 0), tiebreak(driver))
-
-    chosen = sorted(everything - covered, key=preference)[:count]
-    if len(chosen) < count:  # the cycle completes in this round; the rest opens the next one
-        fresh = sorted(everything - set(chosen), key=preference)
-        chosen += fresh[: count - len(chosen)]
-    return chosen
+    return set() if covered == everything else covered

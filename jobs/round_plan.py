@@ -4,7 +4,9 @@ Why groups: docs/privacy-and-rotation.md. Every group has at least `min_group` m
 anonymity threshold), everyone in a group gets the same questions, and different groups get different
 drivers so the team covers the bank quickly. A member's group is stable from round to round (it
 follows a hash of team and member), so a group's history is its members' history; groups only
-reshuffle when the team grows or shrinks past a multiple of the threshold.
+reshuffle when the team grows or shrinks past a multiple of the threshold. So rotation plans from the
+members' own histories (what each was asked, through whichever groups they were in), not a group number's:
+after a reshuffle, a group mixes people who were asked different things (jobs.rotation.pick_for_members).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from jobs.question_bank import QuestionBank
-from jobs.rotation import RotationSettings, pick_questions
+from jobs.rotation import RotationSettings, pick_for_members
 
 
 @dataclass(frozen=True)
@@ -46,15 +48,20 @@ def plan_round(
     settings: RotationSettings,
     round_number: int,
     seed: str,
-    group_history: Mapping[int, Sequence[Sequence[str]]],
+    member_history: Mapping[int, Sequence[Sequence[str]]],
 ) -> RoundPlan:
-    """`group_history` maps a group number to the question keys it was asked in past rounds, oldest first."""
+    """`member_history` maps a member id to the question keys they were asked in past rounds of the team,
+    oldest first (a member without one is new to it)."""
     group_of = split_into_groups(member_ids, min_group, seed)
+    members_of: dict[int, list[int]] = {}
+    for member, group in group_of.items():
+        members_of.setdefault(group, []).append(member)
     taken: Counter[str] = Counter()
     driver_of = {q.key: q.driver for q in bank.all_questions()}
     questions: dict[int, list[str]] = {}
-    for group in sorted(set(group_of.values())):
-        keys = pick_questions(group_history.get(group, ()), bank, settings, round_number, f"{seed}:{group}", taken)
+    for group in sorted(members_of):
+        histories = [member_history.get(member, ()) for member in sorted(members_of[group])]
+        keys = pick_for_members(histories, bank, settings, round_number, f"{seed}:{group}", taken)
         questions[group] = keys
         taken.update(keys)
         taken.update(driver_of[key] for key in keys)

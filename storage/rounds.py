@@ -39,8 +39,13 @@ def insert_round(
     return None if round_id is None else session.get_one(PulseRound, round_id)
 
 
-def group_history(session: Session, team_id: int, rounds: int) -> dict[int, list[list[str]]]:
-    """Per group number, the question keys each of the team's last `rounds` rounds asked it, oldest first."""
+# The deliveries that reached the member: what they were asked (the rest never showed them a question).
+ASKED_STATUSES = ("sending", "sent", "closed")
+
+
+def member_history(session: Session, team_id: int, rounds: int) -> dict[int, list[list[str]]]:
+    """Per member id, the question keys they were asked in each of the team's last `rounds` rounds they
+    got, oldest first: through whichever rotation group they were in that round."""
     recent = (
         select(PulseRound.id, PulseRound.number)
         .where(PulseRound.team_id == team_id, PulseRound.imported.is_(False))
@@ -49,15 +54,18 @@ def group_history(session: Session, team_id: int, rounds: int) -> dict[int, list
         .subquery()
     )
     rows = session.execute(
-        select(recent.c.number, RoundQuestion.group_no, QuestionVersion.key)
-        .join(RoundQuestion, RoundQuestion.round_id == recent.c.id)
+        select(Delivery.member_id, recent.c.number, QuestionVersion.key)
+        .join(recent, recent.c.id == Delivery.round_id)
+        .join(
+            RoundQuestion, (RoundQuestion.round_id == Delivery.round_id) & (RoundQuestion.group_no == Delivery.group_no)
+        )
         .join(QuestionVersion, QuestionVersion.id == RoundQuestion.question_id)
-        .order_by(recent.c.number)
+        .where(Delivery.status.in_(ASKED_STATUSES))
     )
-    by_group: dict[int, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for number, group_no, key in rows:
-        by_group[group_no][number].append(key)
-    return {group: [keys for _number, keys in sorted(per_round.items())] for group, per_round in by_group.items()}
+    by_member: dict[int, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for member_id, number, key in rows:
+        by_member[member_id][number].append(key)
+    return {member: [keys for _number, keys in sorted(per_round.items())] for member, per_round in by_member.items()}
 
 
 def save_round_plan(
