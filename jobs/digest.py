@@ -130,7 +130,8 @@ def build_digests(
     weeks = sorted(panel["week"].unique())
     at = weeks.index(pd.Timestamp(week))
     teams = sorted(panel["team_id"].unique())
-    this_week = panel[panel["week"] == pd.Timestamp(week)].set_index("team_id")
+    # Plain dicts by team: a thousand teams times a dozen numbers would spend seconds in DataFrame.loc.
+    this_week = panel[panel["week"] == pd.Timestamp(week)].set_index("team_id").to_dict("index")
     ex = {m.key: _lines(panel, teams, weeks, at, m, this_week) for m in EX_MEASURES}
     cx = {m.key: _lines(panel, teams, weeks, at, m, this_week) for m in CX_MEASURES}
     driver_lines = _driver_lines(drivers, teams, weeks, at, driver_names)
@@ -138,7 +139,7 @@ def build_digests(
     charts = dict(tuple(recent.sort_values("week").groupby("team_id")))
     digests = []
     for position, team_id in enumerate(teams):
-        row = this_week.loc[team_id]
+        row = this_week[team_id]
         team_ex = [ex[m.key][position] for m in EX_MEASURES]
         team_cx = [cx[m.key][position] for m in CX_MEASURES]
         team_drivers = driver_lines.get(int(team_id), [])
@@ -172,14 +173,19 @@ def build_digests(
 
 
 def _lines(
-    panel: pd.DataFrame, teams: list[Any], weeks: list[Any], at: int, measure: Measure, this_week: pd.DataFrame
+    panel: pd.DataFrame,
+    teams: list[Any],
+    weeks: list[Any],
+    at: int,
+    measure: Measure,
+    this_week: Mapping[Any, Mapping[str, Any]],
 ) -> list[Line]:
     series = panel.pivot(index="team_id", columns="week", values=measure.key).reindex(index=teams, columns=weeks)
     trends = trends_at(series.to_numpy(dtype="float64"), at)
     count = "agents" if measure in CX_MEASURES else _count_column(measure.key)
     lines = []
     for team_id, trend in zip(teams, trends, strict=True):
-        row = this_week.loc[team_id]
+        row = this_week[team_id]
         suppressed = bool(row.get(f"{measure.key}_suppressed", False))
         if measure not in CX_MEASURES and trend.value is None and 0 < (row["respondents"] or 0) < row["k"]:
             # Closing the round already dropped answers under k: nothing to hide, but that is the reason.
@@ -207,8 +213,9 @@ def _driver_lines(
     positions = [weeks.index(week) for week in latest["week"]]
     trends = {position: trends_at(matrix, position) for position in set(positions)}
     lines: dict[int, list[Line]] = {}
+    rows = latest[["n", "mean_suppressed"]].to_dict("records")
     for row_number, ((team_id, driver), position) in enumerate(zip(latest.index, positions, strict=True)):
-        row = latest.iloc[row_number]
+        row = rows[row_number]
         measure = Measure(driver, names.get(driver, driver.replace("_", " ").capitalize()), "score")
         trend = trends[position][row_number]
         line = _line(measure, trend, int(row["n"]), bool(row["mean_suppressed"]), suppression_note("mean"))
@@ -243,7 +250,7 @@ def _line(measure: Measure, trend: Trend, n: int | None, suppressed: bool, hidde
     )
 
 
-def _comments_note(row: pd.Series, shown: int) -> str | None:
+def _comments_note(row: Mapping[str, Any], shown: int) -> str | None:
     if row["comments_suppressed"]:
         return f"comments are shown only when at least {max(int(row['k']), 5)} people answered"
     if shown == 0:
@@ -251,7 +258,7 @@ def _comments_note(row: pd.Series, shown: int) -> str | None:
     return None
 
 
-def _missing(row: pd.Series, cx: list[Line]) -> list[str]:
+def _missing(row: Mapping[str, Any], cx: list[Line]) -> list[str]:
     missing = []
     if pd.isna(row["asked"]) and not row["respondents"]:
         missing.append("No pulse round of this team closed this week.")
