@@ -366,7 +366,8 @@ class HelpdeskWeek(Base):
 
     Kept current by the database itself: a trigger on helpdesk_events (migration 0008) adds every stored
     event in the same transaction, whichever path stored it (webhooks, CSV imports, the demo seed). Keys
-    stay raw, so attribution to teams still happens when read. A missing key part is '' (a unique key
+    stay raw, so attribution to teams still happens when read. Events are facts: nothing updates or
+    deletes them, so the sums only ever grow. A missing key part is '' (a unique key
     cannot hold NULLs on both databases); `week` counts weeks from storage.panel_data.EPOCH_MONDAY; the
     times are the events' seconds joined by commas, so medians stay exact.
     """
