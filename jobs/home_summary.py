@@ -6,21 +6,19 @@ same rules (jobs.anonymity.publish_panel: k per cell, NaN where hidden). So the 
 number the digest of that week hides, nor one that differs from it.
 
 The records are storage.home_records' ManagerSummary and DriverAverage. A cell the engine hides keeps
-its place as a DriverAverage whose average is NaN (the engine's own mark for a hidden cell), so the Home
-says "not enough answers to show" where the digest does; a hidden eNPS is such a cell under the driver
-key ENPS_DRIVER, since ManagerSummary.enps holds only a score that may be shown.
+its place, without its number (`DriverAverage.hidden`, `ManagerSummary.enps_hidden`), so the Home says
+"not enough answers to show" where the digest does.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from jobs.anonymity import publish_panel
 from jobs.panel import build_panel
-from jobs.question_bank import ENPS_DRIVER
 from storage.home_records import DriverAverage, ManagerSummary
 
 _COMMENT_COLUMNS = {"round_id": "int64", "comments": "float64", "polarity_sum": "float64"}
@@ -78,19 +76,14 @@ def manager_summaries(teams: pd.DataFrame, rounds: pd.DataFrame, answers: pd.Dat
 
 def _with_results(summary: ManagerSummary, row: pd.Series, drivers: pd.DataFrame) -> ManagerSummary:
     cells = [
-        DriverAverage(str(d.driver), math.nan if d.mean_suppressed else float(d.mean), int(d.n))
+        DriverAverage(str(d.driver), None if d.mean_suppressed else float(d.mean), int(d.n))
         for d in drivers.sort_values("driver").itertuples()
         if d.n > 0
     ]
-    enps = None
-    if _count(row["enps_n"]) > 0:
-        if row["enps_suppressed"]:
-            cells.append(DriverAverage(ENPS_DRIVER, math.nan, _count(row["enps_n"])))
-        else:
-            enps = round(float(row["enps"]))
-    return ManagerSummary(
-        summary.team, summary.opened_on, summary.threshold, summary.asked, summary.answered, tuple(cells), enps
-    )
+    asked_enps = _count(row["enps_n"]) > 0
+    hidden = asked_enps and bool(row["enps_suppressed"])
+    enps = round(float(row["enps"])) if asked_enps and not hidden else None
+    return replace(summary, drivers=tuple(cells), enps=enps, enps_hidden=hidden)
 
 
 def _with_columns(answers: pd.DataFrame) -> pd.DataFrame:

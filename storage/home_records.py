@@ -78,8 +78,12 @@ NO_HISTORY = ParticipationHistory((), 0, 0, 0, 0)
 @dataclass(frozen=True)
 class DriverAverage:
     driver: str
-    average: float  # 1-5
+    average: float | None  # 1-5; None when hidden: fewer than k people stand behind it
     answers: int
+
+    @property
+    def hidden(self) -> bool:
+        return self.average is None
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ class ManagerSummary:
     answered: int
     drivers: tuple[DriverAverage, ...] = ()
     enps: int | None = None  # -100..100
+    enps_hidden: bool = False  # eNPS was asked, but fewer than k people answered it
 
     @property
     def shown(self) -> bool:

@@ -6,13 +6,11 @@ k), so this module only words and lays out; it still keeps every Block Kit limit
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from jobs.anonymity import NOT_ENOUGH
-from jobs.question_bank import ENPS_DRIVER
 from storage.home_records import (
     ANSWERED,
     ASKED,
@@ -168,16 +166,15 @@ def _summary_text(summary: ManagerSummary, driver_names: Mapping[str, str]) -> s
         lines.append(f"Fewer than {summary.threshold} people answered: results stay hidden.")
         return "\n".join(lines)
     for driver in summary.drivers:
-        if driver.driver == ENPS_DRIVER:
-            name = "eNPS"
-        else:
-            name = driver_names.get(driver.driver) or driver.driver.replace("_", " ").capitalize()
-        # NaN: the anonymity engine hid the cell (jobs.home_summary), in the digest's words.
-        shown = NOT_ENOUGH if math.isnan(driver.average) else f"*{driver.average:.1f}* of 5"
+        name = driver_names.get(driver.driver) or driver.driver.replace("_", " ").capitalize()
+        # A hidden cell keeps its place, in the digest's words (jobs.home_summary).
+        shown = NOT_ENOUGH if driver.average is None else f"*{driver.average:.1f}* of 5"
         lines.append(f"• {escape_mrkdwn(name)}: {shown}")
     if summary.enps is not None:
         lines.append(f"• eNPS: *{summary.enps:+d}* (from -100 to +100)")
-    if not summary.drivers and summary.enps is None:
+    elif summary.enps_hidden:
+        lines.append(f"• eNPS: {NOT_ENOUGH}")
+    if not summary.drivers and summary.enps is None and not summary.enps_hidden:
         lines.append(f"No question had {summary.threshold} answers, so there is nothing to show.")
     return "\n".join(lines)
 

@@ -332,7 +332,7 @@ def test_a_cell_under_k_says_not_enough_answers_to_show_and_hides_what_the_diges
     assert summary.shown and (summary.asked, summary.answered, summary.enps) == (0, 6, None)
     cells = {d.driver: d for d in summary.drivers}
     assert cells[shown].average == 4 and cells[shown].answers == 6
-    assert math.isnan(cells[hidden].average) and math.isnan(cells["enps"].average)
+    assert cells[hidden].hidden and summary.enps_hidden and "enps" not in cells
 
     # The digest's cells of that team and week: the same values shown, the same ones hidden.
     drivers = digest.drivers[
