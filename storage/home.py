@@ -25,18 +25,16 @@ from storage.home_records import (
 )
 from storage.members import is_tandem_admin, member_named
 from storage.models import (
-    Answer,
     AuditEntry,
     Delivery,
     HelpdeskAgent,
     HelpdeskGroup,
     Member,
     PulseRound,
-    QuestionVersion,
     Team,
     TeamMember,
 )
-from storage.panel_data import week_monday
+from storage.panel_data import answer_sums, week_monday
 from storage.status import configuration_problems
 from storage.workspace import default_threshold
 
@@ -176,35 +174,8 @@ def managed_rounds(session: Session, slack_user_id: str) -> ManagedRounds:
     return ManagedRounds(
         teams=pd.DataFrame([(t, name, k) for t, name, k, _opened in teams], columns=["team_id", "name", "k"]),
         rounds=round_frame,
-        answers=_answer_sums(session, shown_rounds),
+        answers=answer_sums(session, shown_rounds),
     )
-
-
-def _answer_sums(session: Session, round_ids: list[int]) -> pd.DataFrame:
-    """Sums per round and question, the columns of storage.panel_data's answers (none when no round)."""
-    value = Answer.value
-    rows = (
-        session.execute(
-            select(
-                Answer.round_id,
-                QuestionVersion.key,
-                QuestionVersion.driver,
-                QuestionVersion.scale,
-                func.count(value),
-                func.sum(value),
-                func.sum(value * value),
-                _count_where(value >= 9),
-                _count_where(value <= 6),
-            )
-            .join(QuestionVersion, QuestionVersion.id == Answer.question_id)
-            .where(Answer.round_id.in_(round_ids), value.is_not(None))
-            .group_by(Answer.round_id, QuestionVersion.key, QuestionVersion.driver, QuestionVersion.scale)
-        ).all()
-        if round_ids
-        else []
-    )
-    columns = ["round_id", "question_key", "driver", "scale", "n", "total", "total_sq", "promoters", "detractors"]
-    return pd.DataFrame(rows, columns=columns)
 
 
 def admin_overview(session: Session) -> AdminOverview:

@@ -46,7 +46,7 @@ def load_panel_data(session: Session, first_week: date, last_week: date) -> Pane
     return PanelData(
         teams=_frame(session.execute(select(Team.id, Team.name, Team.anonymity_threshold)), ["team_id", "name", "k"]),
         rounds=rounds,
-        answers=_answers(session, round_ids),
+        answers=answer_sums(session, round_ids),
         comments=_frame(
             session.execute(
                 select(Comment.round_id, func.count(), func.sum(Comment.polarity))
@@ -92,7 +92,8 @@ def _rounds(session: Session, start: date, end: date) -> pd.DataFrame:
     return frame.drop(columns="opened_on")
 
 
-def _answers(session: Session, round_ids: Any) -> pd.DataFrame:
+def answer_sums(session: Session, round_ids: Any) -> pd.DataFrame:
+    """Sums per round and question of the rounds `round_ids` (a list, or a select of ids): PanelData.answers."""
     value = Answer.value
     rows = session.execute(
         select(
