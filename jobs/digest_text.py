@@ -118,7 +118,11 @@ def line_label(line: Line) -> str:
     """The label, with the week a driver was last asked when that was not this week."""
     if line.asked_on is None:
         return line.label
-    return f"{line.label} (week of {line.asked_on.day} {line.asked_on:%b})"
+    return f"{line.label} ({asked_text(line.asked_on)})"
+
+
+def asked_text(monday: date) -> str:
+    return f"week of {monday.day} {monday:%b}"
 
 
 def round_text(day: date) -> str:
@@ -186,7 +190,7 @@ def _group(title: str, lines: Sequence[Line]) -> list[str]:
 
 def _row(line: Line) -> list[str]:
     """One aligned row; a label too long for its column gets a line of its own."""
-    label = line_label(line)
+    label = line.label
     if line.value is None:
         rest = line.note or "no data this week"
     else:
@@ -194,6 +198,8 @@ def _row(line: Line) -> list[str]:
         why = notable_text(line)
         if why:
             rest += f" {TEXT_MARKERS[bool(line.good)]} {why.removeprefix('clearly ')}"
+    if line.asked_on is not None:  # in the row, not the label: the label column stays narrow
+        rest = f"{rest.rstrip()}  ({asked_text(line.asked_on)})"
     rest = rest.rstrip()
     if len(label) > LABEL_WIDTH:
         return [*_wrapped([label], "  "), f"  {'':<{LABEL_WIDTH}} {rest}"]
