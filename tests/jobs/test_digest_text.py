@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
+
 import pytest
 
 from jobs.digest import CommentLine
@@ -108,3 +111,9 @@ def test_changes_read_in_the_units_of_their_number(kind: str, change: float, sai
 
 def test_a_number_without_an_earlier_value_shows_no_arrow() -> None:
     assert change_text(line("x", "X", "index", 50.0, None)) == ""
+
+
+def test_a_driver_asked_in_an_earlier_week_says_which_week_at_the_end_of_its_row() -> None:
+    older = replace(line("workload", "Workload", "score", 2.2, -0.9), asked_on=date(2026, 11, 2))
+    rows = digest_text(make_digest(drivers=[older])).splitlines()
+    assert "  Workload                       2.2  ↓ 0.9  (week of 2 Nov)" in rows
