@@ -1,14 +1,17 @@
 """Concurrent pulse-answer clicks against `tandem serve`: acknowledgement latency and lost answers.
 
 Seeds N members in a team, sends their DMs with the real `tandem pulse send --now` (Slack stand-in),
-starts `tandem serve`, warms it up with refused clicks (from a non-member), then fires, each request on
-its own connection and all released together by a barrier (latency: from connect to the HTTP response):
+starts `tandem serve`, warms it up with refused clicks (from a non-member), then fires all requests of a
+wave at once, each on its own connection, from a client process of its own (benchmarks/burst_client.py;
+latency: from connect to the whole HTTP response):
   floor:  N GET /healthz (what this harness and gunicorn alone cost on this machine);
   wave 1: every member clicks an answer to their first question;
   wave 2: every member double-clicks two other values of that question (2N requests).
 After each wave: up to 10 s for the background work, then the `answers` table must hold exactly one row
 per delivery (the clicked question, a clicked value) and the stand-in one chat.update per click.
 Targets (issue): p99 acknowledgement < 200 ms, zero lost answers.
+Each wave also gives the server's CPU per click (and how much of it went before the last answer) and
+the load average: on a machine other work shares, latency follows the CPU left over.
 
 Run:  .venv/bin/python benchmarks/bench_answers.py [--clicks 100] [--database-url URL] [--no-double-click]
 """
@@ -16,9 +19,9 @@ Run:  .venv/bin/python benchmarks/bench_answers.py [--clicks 100] [--database-ur
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import math
+import multiprocessing
 import os
 import shlex
 import shutil
@@ -26,9 +29,10 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +43,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, select, text  # noqa: E402
 
+from benchmarks.bench_ingest import cpu_seconds  # noqa: E402
+from benchmarks.burst_client import Request, fire  # noqa: E402
 from jobs.members import member_from_slack  # noqa: E402
 from storage.db import SessionFactory, make_engine, make_session_factory, transaction  # noqa: E402
 from storage.members import upsert_members  # noqa: E402
@@ -49,7 +55,6 @@ from tests.slack_signing import SIGNING_SECRET, fixture, interaction_request  # 
 from tests.slack_standin import BOT_TOKEN, TEAM_ID, SlackStandin, make_user  # noqa: E402
 
 TANDEM = str(Path(sys.executable).with_name("tandem"))
-Request = tuple[str, str, bytes, dict[str, str]]  # method, path, body, headers
 
 
 class Target(NamedTuple):
@@ -81,36 +86,6 @@ def click(standin: SlackStandin, target: Target, button: dict[str, Any], user: s
     action = {k: button[k] for k in ("action_id", "text", "value", "type")}
     payload["actions"] = [{**action, "block_id": target.block_id, "action_ts": f"{time.time():.6f}"}]
     return ("POST", "/slack/events", *interaction_request(payload))
-
-
-def fire(port: int, requests: list[Request], wave: str) -> list[tuple[float, str]]:
-    """All requests at once, one new connection each: (ms from connect to response, status) per request."""
-    barrier = threading.Barrier(len(requests))
-    results: list[tuple[float, str]] = [(0.0, "not sent")] * len(requests)
-
-    def send(i: int) -> None:
-        method, path, body, headers = requests[i]
-        headers = {**headers, "X-Request-Id": f"{wave}-{i}"}  # to find its line in the server's request log
-        barrier.wait()
-        started = time.perf_counter()
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        try:
-            connection.request(method, path, body, headers)
-            response = connection.getresponse()
-            response.read()
-            status = str(response.status)
-        except OSError as error:
-            status = type(error).__name__
-        finally:
-            connection.close()
-        results[i] = ((time.perf_counter() - started) * 1000, status)
-
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(requests))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def rank(values: list[float], p: float) -> float:
@@ -166,6 +141,8 @@ class Bench:
     factory: SessionFactory
     targets: list[Target]
     log_path: Path
+    client: Executor
+    server_pid: int
     updates: int = 0  # chat.update calls expected so far
 
     def wave(self, name: str, offsets: tuple[int, ...]) -> tuple[bool, bool]:
@@ -178,8 +155,9 @@ class Bench:
             expected[t.delivery_id] = {int(json.loads(b["value"])["v"]) for b in buttons}
         ephemeral = len(self.standin.calls_to("chat.postEphemeral"))
         self.updates += len(requests)
-        started = time.monotonic()
-        results = fire(self.port, requests, name)
+        started, cpu_before = time.monotonic(), cpu_seconds(self.server_pid)
+        results = self.client.submit(fire, self.port, requests, name).result()
+        cpu_acked = cpu_seconds(self.server_pid)
         while len(updates := self.standin.calls_to("chat.update")) < self.updates and time.monotonic() < started + 10:
             time.sleep(0.02)
         waited = f"{updates[-1].at - started:.2f} s" if len(updates) >= self.updates else "NOT within 10 s"
@@ -210,8 +188,14 @@ class Bench:
         log_lines = self.log_path.read_text().splitlines()
         server_ms = [json.loads(line)["latency_ms"] for line in log_lines if f'"request_id": "{name}-' in line]
         counts = {s: statuses.count(s) for s in sorted(set(statuses))}
+        cpu_settled = cpu_seconds(self.server_pid)
         print(f"{name}: {len(requests)} concurrent clicks  client {percentiles(latencies)}  HTTP {counts}")
         print(f"{name}: server request log ({len(server_ms)})        {percentiles(server_ms)}")
+        print(
+            f"{name}: server CPU per click {1000 * (cpu_settled - cpu_before) / len(requests):.2f} ms, of which "
+            f"{1000 * (cpu_acked - cpu_before) / len(requests):.2f} ms before the last answer; "
+            f"load {os.getloadavg()[0]:.2f}"
+        )
         print(
             f"{name}: answer rows {len(stored)} (expected {len(expected)}), right {len(ok)}; chat.update "
             f"{len(updates)}/{self.updates}, the last {waited} after the wave began; ephemeral refusals "
@@ -267,11 +251,15 @@ def main() -> None:
         **{k: v for k, v in os.environ.items() if k in ("TANDEM_WORKERS", "TANDEM_THREADS")},
     }
     server = None
+    stack = ExitStack()
     try:
         upgrade(engine)
         targets = seed_and_send(factory, options.clicks, env, work, standin)
         server = start_server(env, work, port)
-        bench = Bench(port, standin, factory, targets, work / "serve.log")
+        # The clicks are sent and timed from a process of their own: the stand-in's threads (Slack's side)
+        # must not hold up the client's clock, as they would sharing its GIL.
+        client = stack.enter_context(ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")))
+        bench = Bench(port, standin, factory, targets, work / "serve.log", client, server.pid)
         if options.warmup:  # first requests in each worker import and connect; these are refused (not a member)
             fire(port, [click(standin, targets[0], targets[0].buttons[0], "U99999999")] * options.warmup, "warm")
             standin.wait_for("chat.postEphemeral", options.warmup, timeout=10)
@@ -281,8 +269,13 @@ def main() -> None:
             f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; database: {engine.dialect.name}; "
             f"deliveries: {len(targets)}; {sizing}; warm-up clicks {options.warmup}; latency: connect to response"
         )
-        floor = fire(port, [("GET", "/healthz", b"", {})] * len(targets), "floor")
-        print(f"floor: {len(targets)} concurrent GET /healthz     client {percentiles([ms for ms, _ in floor])}")
+        cpu_before = cpu_seconds(server.pid)
+        floor = client.submit(fire, port, [("GET", "/healthz", b"", {})] * len(targets), "floor").result()
+        floor_cpu = 1000 * (cpu_seconds(server.pid) - cpu_before) / len(targets)
+        print(
+            f"floor: {len(targets)} concurrent GET /healthz     client {percentiles([ms for ms, _ in floor])}  "
+            f"server CPU {floor_cpu:.2f} ms a request"
+        )
         waves = [("wave1", (0,))] + ([("wave2", (1, 2))] if options.double_click else [])
         verdicts = [
             (f"{name} ({len(targets) * len(offsets)} requests)", *bench.wave(name, offsets)) for name, offsets in waves
@@ -295,6 +288,7 @@ def main() -> None:
                 f"zero lost answers: {'MET' if zero_lost else 'NOT MET'}"
             )
     finally:
+        stack.close()
         if server is not None and server.poll() is None:
             server.terminate()
             server.wait(60)

@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bench_ingest import cpu_seconds  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.slack_requests import sign  # noqa: E402
 from tests.slack_standin import BOT_TOKEN, SlackStandin, make_user  # noqa: E402
@@ -130,7 +131,12 @@ def serve_and_measure(command: list[str], env: dict[str, str], log_path: Path, l
         try:
             wait_ready(PORT, "/readyz", server)
             load.run(PORT, load.warmup_file, 2)
-            return load.run(PORT, load.requests_file, load.duration)
+            cpu_before = cpu_seconds(server.pid)
+            result = load.run(PORT, load.requests_file, load.duration)
+            # On a machine other work shares, req/s follows the CPU left over; CPU per request does not.
+            result["cpu_ms"] = 1000 * (cpu_seconds(server.pid) - cpu_before) / max(1, result["requests"])
+            result["load"] = os.getloadavg()[0]
+            return result
         finally:
             server.terminate()
             server.wait(60)
@@ -224,7 +230,7 @@ def main() -> None:
         print(
             f"{name:22} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p90 {r['p90_ms']:6.2f} ms  "
             f"p99 {r['p99_ms']:6.2f} ms  requests {int(r['requests'])}  non-2xx {int(r['non_2xx'])}  "
-            f"socket errors {r['socket_errors']}"
+            f"socket errors {r['socket_errors']}  server CPU {r['cpu_ms']:.2f} ms/request  load {r['load']:.1f}"
         )
     print(
         f"event ids claimed in the database: {stored} (unique ids sent: {min(int(tandem['requests']), count)}"

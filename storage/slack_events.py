@@ -7,12 +7,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import Connection, Engine, delete
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
-from storage.db import SessionFactory, transaction
+from storage.db import SessionFactory, write_connection
 from storage.models import ProcessedSlackEvent
-from storage.upsert import insert_for
 
 # Slack stops retrying within the hour, so a day of history is plenty.
 SLACK_EVENT_RETENTION = timedelta(days=1)
@@ -20,13 +21,21 @@ SLACK_EVENT_RETENTION = timedelta(days=1)
 
 def claim_slack_events(session: Session, event_ids: Sequence[str], now: datetime) -> set[str]:
     """Record `event_ids`; returns those seen for the first time (a retry's id is not among them)."""
+    return _claim(session, _claim_statement(session.get_bind().dialect.name), event_ids, now)
+
+
+def _claim_statement(dialect: str) -> Insert:
+    table = ProcessedSlackEvent.__table__
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # RETURNING, not rowcount: some drivers report -1 for INSERT … ON CONFLICT.
+    return insert(table).on_conflict_do_nothing().returning(table.c.event_id)
+
+
+def _claim(db: Session | Connection, statement: Insert, event_ids: Sequence[str], now: datetime) -> set[str]:
     unique = list(dict.fromkeys(event_ids))
     if not unique:
         return set()
-    table = ProcessedSlackEvent.__table__
-    # RETURNING, not rowcount: some drivers report -1 for INSERT … ON CONFLICT.
-    statement = insert_for(session, table).on_conflict_do_nothing().returning(table.c.event_id)
-    rows = session.execute(statement, [{"event_id": e, "received_at": now} for e in unique])
+    rows = db.execute(statement, [{"event_id": e, "received_at": now} for e in unique])
     return {row.event_id for row in rows}
 
 
@@ -45,7 +54,12 @@ class EventClaimer:
     MAX_BATCH = 1000
 
     def __init__(self, factory: SessionFactory, clock: Callable[[], datetime]) -> None:
-        self._factory = factory
+        engine = factory.kw.get("bind")
+        if not isinstance(engine, Engine):
+            raise TypeError("the session factory must be bound to an engine")
+        self._engine = engine
+        # Built once, run on a plain connection: an ORM session's begin and commit cost more than the insert.
+        self._insert = _claim_statement(engine.dialect.name)
         self._clock = clock
         self._pending: list[tuple[str, Future[bool]]] = []
         self._wakeup = threading.Condition()
@@ -73,8 +87,8 @@ class EventClaimer:
 
     def _write(self, batch: list[tuple[str, Future[bool]]]) -> None:
         try:
-            with transaction(self._factory) as session:
-                first_seen = claim_slack_events(session, [event_id for event_id, _ in batch], self._clock())
+            with write_connection(self._engine) as connection:
+                first_seen = _claim(connection, self._insert, [event_id for event_id, _ in batch], self._clock())
         except Exception as error:  # handed to every waiting request, which answers it
             for _, outcome in batch:
                 outcome.set_exception(error)

@@ -22,7 +22,7 @@ def register_listeners(
     directory.register(events, factory, clock)
     slack = SlackMembershipClient(app.client)
     team_links.register(events, factory, clock, slack)
-    home.register(app, events, factory, clock)
+    home.register(app, events, factory, clock, background)
     events.attach(app)
     commands.register(app, factory, clock, bank, background, slack)
     # Last: its catch-all answers buttons that no other surface claims.

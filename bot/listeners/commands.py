@@ -22,6 +22,7 @@ from bot.command_help import help_text
 from bot.command_words import CommandError
 from bot.commands import PulseCommand, parse_pulse_command
 from bot.home import publish_home
+from bot.listeners.after_ack import after_ack, logged
 from jobs.members import member_from_slack
 from jobs.membership import MembershipUnavailable, SlackMembership, learn_members
 from jobs.question_bank import QuestionBank
@@ -106,7 +107,7 @@ def register(
                 name = str(command.get("user_name") or "")
                 record_opt_choice(session, actor, name, parsed.action == "optout", clock())
             ack(response_type="ephemeral", text=OPTED_OUT if parsed.action == "optout" else OPTED_IN)
-            background.submit(_logged, publish_home, client, factory, actor)
+            after_ack(background, publish_home, client, factory, actor)
             return
         if parsed.action == "help":
             ack(response_type="ephemeral", text=help_text(parsed.topic, _admit(factory, slack, actor, clock())))
@@ -117,7 +118,8 @@ def register(
         reply = _run(table[parsed.action], factory, slack, actor, clock(), parsed)
         if reply.modal is not None:
             ack()
-            client.views_open(trigger_id=command["trigger_id"], view=reply.modal)
+            # Now, not on the pool: the trigger id expires 3 s after the command. Slack's answer waits for it.
+            logged(client.views_open, trigger_id=command["trigger_id"], view=reply.modal)
             return
         ack(response_type="ephemeral", text=reply.text)
         _after(reply, background, client, factory, actor, lambda text: respond(text=text, response_type="ephemeral"))
@@ -213,8 +215,8 @@ def _answer_form(
         return
     ack()
     # A modal has no response URL: the confirmation goes to the admin's DM with Tandem.
-    background.submit(_logged, client.chat_postMessage, channel=actor, text=reply.text)
-    background.submit(_logged, publish_home, client, factory, actor)
+    after_ack(background, client.chat_postMessage, channel=actor, text=reply.text)
+    after_ack(background, publish_home, client, factory, actor)
 
 
 def _after(
@@ -226,9 +228,9 @@ def _after(
     say: Callable[[str], None],
 ) -> None:
     if reply.follow_up is not None:
-        background.submit(_logged, reply.follow_up, say)
+        after_ack(background, reply.follow_up, say)
     if reply.refresh_home:
-        background.submit(_logged, publish_home, client, factory, actor)
+        after_ack(background, publish_home, client, factory, actor)
 
 
 def _with_help(problem: str, topic: str, is_admin: bool) -> str:
@@ -253,10 +255,3 @@ def _admit(factory: SessionFactory, slack: SlackMembership, actor: str, now: dat
     with transaction(factory) as session:
         upsert_members(session, [record], now)
     return record.is_admin or record.is_owner
-
-
-def _logged(work: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-    try:
-        work(*args, **kwargs)
-    except Exception:
-        log.exception("work after a /pulse answer failed")

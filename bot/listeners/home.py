@@ -1,6 +1,7 @@
 """The App Home: published when someone opens it, and again after each of its buttons.
 
-Buttons acknowledge first, change the database in one transaction, then publish the new Home, guarded
+Buttons acknowledge first; then, on the background pool, they change the database in one transaction and
+publish the new Home, guarded
 by the hash of the Home they were clicked in so a slower, older publish cannot overwrite it (bot/home.py).
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +18,7 @@ from slack_sdk import WebClient
 
 from bot.blocks.home import DELETE_HISTORY_ACTION, OPT_IN_ACTION, OPT_OUT_ACTION
 from bot.home import hash_in, publish_home
+from bot.listeners.after_ack import after_ack
 from bot.listeners.events import EventTable
 from bot.slack_membership import SlackMembershipClient
 from jobs.membership import learn_members
@@ -26,7 +29,9 @@ from storage.members import record_opt_choice
 log = logging.getLogger(__name__)
 
 
-def register(app: App, events: EventTable, factory: SessionFactory, clock: Callable[[], datetime]) -> None:
+def register(
+    app: App, events: EventTable, factory: SessionFactory, clock: Callable[[], datetime], background: Executor
+) -> None:
     def on_home_opened(event: dict[str, Any], context: BoltContext) -> None:
         user_id = event.get("user")
         # The same event fires for the Messages tab; only the Home tab is Tandem's to draw.
@@ -40,8 +45,10 @@ def register(app: App, events: EventTable, factory: SessionFactory, clock: Calla
 
     def on_opt(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
+        after_ack(background, opt, body, action["action_id"] == OPT_OUT_ACTION, client)
+
+    def opt(body: dict[str, Any], opted_out: bool, client: WebClient) -> None:
         user = body["user"]
-        opted_out = action["action_id"] == OPT_OUT_ACTION
         name = str(user.get("username") or user.get("name") or "")
         with transaction(factory) as session:
             record_opt_choice(session, user["id"], name, opted_out, clock())
@@ -49,6 +56,9 @@ def register(app: App, events: EventTable, factory: SessionFactory, clock: Calla
 
     def on_delete_history(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
+        after_ack(background, delete_history, body, client)
+
+    def delete_history(body: dict[str, Any], client: WebClient) -> None:
         user_id = body["user"]["id"]
         with transaction(factory) as session:
             deleted = delete_participation(session, user_id)

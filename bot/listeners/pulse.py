@@ -1,4 +1,4 @@
-"""The pulse DM's buttons and comment modal. Each listener acknowledges first, then does the work."""
+"""The pulse DM's buttons and comment modal. Each listener acknowledges, then hands its Slack and database work on."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from bot.blocks.pulse import (
     SKIP_ACTION,
     comment_modal,
 )
+from bot.listeners.after_ack import after_ack, logged
 from bot.notifier import SlackNotifier
 from jobs import pulse_answers
 from jobs.pulse_answers import Refused
@@ -45,10 +46,10 @@ def register(
     driver_names: Mapping[str, str],
     background: Executor,
 ) -> None:
+    # Slack is answered when a listener returns (bot/slack_app.py): ack, then hand the work on.
     def on_answer(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
-        # bolt acks from its listener pool: hand the work on so that pool is free for the next ack.
         ack()
-        background.submit(_logged, record_answer, body, action, client)
+        after_ack(background, record_answer, body, action, client)
 
     def record_answer(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         user = body["user"]["id"]
@@ -79,6 +80,9 @@ def register(
 
     def on_comment_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
+        logged(open_comment_modal, body, action, client)  # now: the trigger id expires in 3 s
+
+    def open_comment_modal(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         form = pulse_answers.comment_form(factory, body["user"]["id"], str(action.get("value") or ""), clock())
         if isinstance(form, Refused):
             _tell(client, body, form.reason)
@@ -105,20 +109,13 @@ def register(
 
     def on_unknown_button(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        _tell(client, body, UNKNOWN_BUTTON)
+        after_ack(background, _tell, client, body, UNKNOWN_BUTTON)
 
     app.action(re.compile(rf"^(?:{re.escape(ANSWER_ACTION)}:.*|{re.escape(SKIP_ACTION)})$"))(on_answer)
     app.action(COMMENT_ACTION)(on_comment_button)
     app.view(COMMENT_CALLBACK)(on_comment)
     # Registered last, so it only sees buttons no other listener claimed (bolt runs the first match).
     app.action(re.compile(".*"))(on_unknown_button)
-
-
-def _logged(work: Callable[..., None], *args: Any) -> None:
-    try:
-        work(*args)
-    except Exception:
-        log.exception("pulse click failed after its acknowledgement")
 
 
 def _tell(client: WebClient, body: dict[str, Any], text: str) -> None:

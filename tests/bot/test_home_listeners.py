@@ -235,3 +235,16 @@ def test_two_quick_clicks_end_with_a_home_that_shows_both_changes(home: Home) ->
 
 
 ACTIONS = ("home_opt_out", "home_delete_history")
+
+
+def test_a_home_button_is_answered_200_and_its_choice_kept_when_slack_refuses_the_publish(home: Home) -> None:
+    home.world.add_team("Support", 0, 6)
+    home.open_tab("U00000003")
+    view = settled(home, "U00000003")
+    home.standin.fail("views.publish", "internal_error", times=5)
+    reply = home.click("U00000003", view, "home_opt_out")
+    assert reply.status == 200 and b"Traceback" not in reply.body
+    deadline = time.monotonic() + 10
+    while home.count(Member.opted_out.is_(True), model=Member) == 0:  # kept, though the Home is not redrawn
+        assert time.monotonic() < deadline, "the opt-out was not kept"
+        time.sleep(0.05)

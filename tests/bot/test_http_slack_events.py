@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -134,6 +135,39 @@ def test_a_slack_retry_of_the_same_event_is_handled_once(harness: Harness) -> No
     assert [r.status for r in retries] == [200, 200, 200]
     assert all(r.headers.get("x-slack-no-retry") == "1" for r in retries)
     assert [b["event_id"] for b in harness.dispatched] == ["EvRETRY01"]
+    assert harness.count(ProcessedSlackEvent) == 1
+
+
+def test_an_events_listeners_run_only_after_slack_has_its_answer(harness: Harness) -> None:
+    answered = threading.Event()
+    answer_was_in: list[bool] = []
+
+    def wait_for_the_answer(body: dict[str, Any], next: Callable[[], Any]) -> Any:
+        # Were listeners run before the answer, the answer would wait here, and this wait would time out.
+        answer_was_in.append(answered.wait(timeout=3))
+        return next()
+
+    harness.bolt_app.use(wait_for_the_answer)
+    reply = harness.post(*json_request(event_callback({"type": "team_join", "user": make_user(8)}, "EvFIRST")))
+    answered.set()
+    assert reply.status == 200
+    harness.wait_until(lambda: harness.count(Member) == 1)
+    assert answer_was_in == [True]
+
+
+def test_an_event_that_fails_after_the_answer_is_logged_with_the_request_id(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    def explode(body: dict[str, Any], next: Callable[[], Any]) -> Any:
+        raise RuntimeError("middleware exploded with secret detail")
+
+    harness.bolt_app.use(explode)
+    with caplog.at_level(logging.ERROR):
+        reply = harness.post(*json_request(event_callback({"type": "team_join", "user": make_user(9)}, "EvBOOM")))
+        harness.wait_until(lambda: any(r.getMessage().startswith("listener failed") for r in caplog.records))
+    assert reply.status == 200
+    failures = [r for r in caplog.records if r.getMessage().startswith("listener failed")]
+    assert [getattr(r, "request_id", None) for r in failures] == [reply.headers["x-request-id"]]
     assert harness.count(ProcessedSlackEvent) == 1
 
 

@@ -90,6 +90,12 @@ def test_an_unknown_helpdesk_is_not_found(helpdesks: Helpdesks) -> None:
     assert helpdesks.post("jira", b"{}", {}).status == 404
 
 
+def test_a_doubled_slash_is_not_found_with_a_reason_rather_than_redirected(helpdesks: Helpdesks) -> None:
+    reply = helpdesks.post("/generic", json.dumps(solved("evt-1")).encode(), {"Authorization": "Bearer x"})
+    assert reply.status == 404 and "error" in json.loads(reply.body)
+    assert helpdesks.count(WebhookDelivery) == 0
+
+
 def test_a_body_over_a_megabyte_is_refused_before_it_is_read(helpdesks: Helpdesks) -> None:
     reply = helpdesks.post("generic", b"x" * (1024 * 1024 + 1), {"Authorization": f"Bearer {SECRETS['generic']}"})
     assert reply.status == 413
