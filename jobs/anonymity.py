@@ -16,6 +16,7 @@ pattern of gaps gives nothing away either.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,12 @@ SUPPRESSIBLE_CX += ("first_response_median", "resolution_median")
 SUPPRESSIBLE_DRIVER = ("mean", "sd")
 LEDGER = ("asked", "respondents", "participation")  # always shown: who was asked and who answered
 _KEY = ["team_id", "week"]
+
+
+def score_visible(people: Any, k: Any) -> Any:
+    """A score needs at least k distinct people behind it; works on numbers and on numpy arrays alike.
+    A missing k or count (NaN) fails the comparison, so it hides."""
+    return people >= k
 
 
 def comments_visible(respondents: int, k: int) -> bool:
@@ -57,7 +64,7 @@ def publish_panel(panel: pd.DataFrame, drivers: pd.DataFrame) -> tuple[pd.DataFr
     k = _floats(panel["k"])
     row, driver_k = _driver_k(panel, drivers)
     n = _floats(drivers["n"])
-    published_drivers = _hide(drivers, {column: (n >= driver_k, n) for column in SUPPRESSIBLE_DRIVER})
+    published_drivers = _hide(drivers, {column: (score_visible(n, driver_k), n) for column in SUPPRESSIBLE_DRIVER})
 
     # The engagement index is the mean of the driver means, so shown beside a hidden driver it would give
     # that driver away. engagement_n >= k already implies every driver has k answers; this makes it certain.
@@ -69,8 +76,8 @@ def publish_panel(panel: pd.DataFrame, drivers: pd.DataFrame) -> tuple[pd.DataFr
     )
     comments_ok = respondents >= np.maximum(k, MIN_COMMENT_RESPONDENTS)
     rules = {
-        "engagement": ((engagement_n >= k) & ~driver_hidden, engagement_n),
-        "enps": (enps_n >= k, enps_n),
+        "engagement": (score_visible(engagement_n, k) & ~driver_hidden, engagement_n),
+        "enps": (score_visible(enps_n, k), enps_n),
         "comments": (comments_ok, respondents),
         "sentiment": (comments_ok, respondents),
         **{column: (agents >= MIN_CX_AGENTS, agents) for column in SUPPRESSIBLE_CX},

@@ -1,9 +1,13 @@
-"""Pure: the managers' part of the App Home, published by the anonymity engine exactly as the digest is.
+"""Pure: the managers' part of the App Home, the digest's numbers for one team-week, the digest's rules.
 
-A managed team's summary is its digest cell for the week of its latest closed round: the same panel
-(jobs.panel.build_panel: a driver's n is the most-answered of its questions, i.e. distinct people), the
-same rules (jobs.anonymity.publish_panel: k per cell, NaN where hidden). So the Home can never show a
-number the digest of that week hides, nor one that differs from it.
+A managed team's summary is its digest cell for the week of its latest closed round: the same formulas
+as jobs.panel (a driver's n is its most-answered question, i.e. distinct people, and its mean pools its
+questions' answers; eNPS is % promoters minus % detractors) and the same rule as jobs.anonymity
+(`score_visible`: k distinct people). The digest computes these for every team and week at once with
+pandas; a Home needs one or two team-weeks, where pandas' fixed cost per operation (about 100 ms a Home)
+would be nearly all of it. So this computes the same formulas on plain values, and
+tests/jobs/test_home_summary.py proves on random inputs that it agrees, cell for cell, with
+jobs.panel.build_panel + jobs.anonymity.publish_panel.
 
 The records are storage.home_records' ManagerSummary and DriverAverage. A cell the engine hides keeps
 its place, without its number (`DriverAverage.hidden`, `ManagerSummary.enps_hidden`), so the Home says
@@ -13,85 +17,72 @@ its place, without its number (`DriverAverage.hidden`, `ManagerSummary.enps_hidd
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from collections import defaultdict
+from typing import Any
 
 import pandas as pd
 
-from jobs.anonymity import publish_panel
-from jobs.panel import build_panel
+from jobs.anonymity import score_visible
+from jobs.panel import ENPS_SCALE
 from storage.home_records import DriverAverage, ManagerSummary
-
-_COMMENT_COLUMNS = {"round_id": "int64", "comments": "float64", "polarity_sum": "float64"}
-_OUTCOME_NUMBERS = ("solved", "reopened", "rated", "satisfied", "agents", "first_response_median")
-_OUTCOME_COLUMNS = {
-    "team_id": "int64",
-    "week": "datetime64[ns]",
-    **{column: "float64" for column in (*_OUTCOME_NUMBERS, "resolution_median")},
-}
-
-
-@dataclass(frozen=True)
-class _PanelInputs:
-    """jobs.panel.PanelInputs without comments (the Home shows none) or customer outcomes (nor those)."""
-
-    teams: pd.DataFrame
-    rounds: pd.DataFrame
-    answers: pd.DataFrame
-    comments: pd.DataFrame
-    outcomes: pd.DataFrame
 
 
 def manager_summaries(teams: pd.DataFrame, rounds: pd.DataFrame, answers: pd.DataFrame) -> tuple[ManagerSummary, ...]:
     """One summary per team of `teams` (in its order), from storage.home.ManagedRounds' frames."""
-    if rounds.empty:
-        return tuple(ManagerSummary(str(name), None, 0, 0, 0) for name in teams["name"])
-    rounds = rounds.astype({"round_id": "int64", "team_id": "int64", "week": "datetime64[ns]"})
-    weeks = sorted({week.date() for week in rounds["week"]})
-    inputs = _PanelInputs(
-        teams=teams.astype({"team_id": "int64"}),
-        rounds=rounds,
-        answers=_with_columns(answers),
-        comments=pd.DataFrame({c: pd.Series(dtype=t) for c, t in _COMMENT_COLUMNS.items()}),
-        outcomes=pd.DataFrame({c: pd.Series(dtype=t) for c, t in _OUTCOME_COLUMNS.items()}),
-    )
-    raw = build_panel(inputs, weeks)
-    panel, drivers = publish_panel(raw.panel, raw.drivers)
-    latest = rounds.groupby("team_id").agg(week=("week", "max"), opened_on=("opened_on", "max"))
-    cells = panel.set_index(["team_id", "week"])
-    by_cell = {key: group for key, group in drivers.groupby(["team_id", "week"])}
+    by_team: dict[Any, list[Any]] = defaultdict(list)
+    for row in rounds.itertuples(index=False):
+        by_team[row.team_id].append(row)
+    latest = {team: max(row.week for row in rows) for team, rows in by_team.items()}
+    week_of_round = {row.round_id: (row.team_id, row.week) for row in rounds.itertuples(index=False)}
+    answered: dict[Any, list[Any]] = defaultdict(list)
+    for row in answers.itertuples(index=False):
+        team, week = week_of_round.get(row.round_id, (None, None))
+        if team is not None and week == latest[team]:
+            answered[team].append(row)
     summaries = []
     for team_id, name in zip(teams["team_id"], teams["name"], strict=True):
-        if team_id not in latest.index:
+        if team_id not in by_team:
             summaries.append(ManagerSummary(str(name), None, 0, 0, 0))
             continue
-        week, opened_on = latest.loc[team_id, "week"], latest.loc[team_id, "opened_on"]
-        row = cells.loc[(team_id, week)]
-        summary = ManagerSummary(str(name), opened_on, int(row["k"]), _count(row["asked"]), _count(row["respondents"]))
-        if summary.shown:
-            scores = by_cell.get((team_id, week), drivers.iloc[0:0])
-            summary = _with_results(summary, row, scores)
-        summaries.append(summary)
+        week_rounds = [row for row in by_team[team_id] if row.week == latest[team_id]]
+        k = max(int(row.k) for row in week_rounds)
+        asked = [row.asked for row in week_rounds if not _missing(row.asked)]
+        summary = ManagerSummary(
+            str(name),
+            max(row.opened_on for row in by_team[team_id]),
+            k,
+            int(sum(asked)) if asked else 0,  # no ledger (imported rounds only): 0, shown as "N answered"
+            int(sum(row.respondents for row in week_rounds)),
+        )
+        summaries.append(_with_results(summary, answered[team_id]) if summary.shown else summary)
     return tuple(summaries)
 
 
-def _with_results(summary: ManagerSummary, row: pd.Series, drivers: pd.DataFrame) -> ManagerSummary:
-    cells = [
-        DriverAverage(str(d.driver), None if d.mean_suppressed else float(d.mean), int(d.n))
-        for d in drivers.sort_values("driver").itertuples()
-        if d.n > 0
-    ]
-    asked_enps = _count(row["enps_n"]) > 0
-    hidden = asked_enps and bool(row["enps_suppressed"])
-    enps = round(float(row["enps"])) if asked_enps and not hidden else None
-    return replace(summary, drivers=tuple(cells), enps=enps, enps_hidden=hidden)
+def _with_results(summary: ManagerSummary, answers: list[Any]) -> ManagerSummary:
+    k = summary.threshold
+    people: dict[str, float] = defaultdict(float)  # a driver's most-answered question
+    counted: dict[str, float] = defaultdict(float)
+    totals: dict[str, float] = defaultdict(float)
+    enps_n = promoters = detractors = 0.0
+    for row in answers:
+        if row.scale == ENPS_SCALE:
+            enps_n, promoters, detractors = enps_n + row.n, promoters + row.promoters, detractors + row.detractors
+            continue
+        people[row.driver] = max(people[row.driver], float(row.n))
+        counted[row.driver] += row.n
+        totals[row.driver] += row.total
+    drivers = tuple(
+        DriverAverage(driver, totals[driver] / counted[driver] if score_visible(n, k) else None, int(n))
+        for driver, n in sorted(people.items())
+        if n > 0
+    )
+    asked_enps = enps_n > 0
+    hidden = asked_enps and not score_visible(enps_n, k)
+    enps = round(100 * (promoters - detractors) / enps_n) if asked_enps and not hidden else None
+    return ManagerSummary(
+        summary.team, summary.opened_on, k, summary.asked, summary.answered, drivers, enps, enps_hidden=hidden
+    )
 
 
-def _with_columns(answers: pd.DataFrame) -> pd.DataFrame:
-    numbers = ("n", "total", "total_sq", "promoters", "detractors")
-    return answers.astype({"round_id": "int64", **{column: "float64" for column in numbers}})
-
-
-def _count(value: object) -> int:
-    """A panel count as an int; NaN (no ledger: an imported round) is 0."""
-    number = float(value)  # type: ignore[arg-type]
-    return 0 if math.isnan(number) else int(number)
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
