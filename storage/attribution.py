@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Table, func, select, union_all
+from sqlalchemy import BindParameter, ColumnElement, CompoundSelect, Table, func, select, union_all
 from sqlalchemy.orm import aliased
 
 from storage.models import (
@@ -24,7 +24,9 @@ from storage.models import (
 )
 
 
-def event_teams(since: datetime | None = None, until: datetime | None = None, *columns: Any) -> CompoundSelect[Any]:
+def event_teams(
+    since: datetime | BindParameter[datetime] | None = None, until: datetime | None = None, *columns: Any
+) -> CompoundSelect[Any]:
     """(event id, team id, *columns of the event) for every event a team is credited with: its helpdesk
     group's team when the group is mapped, otherwise every team of the agent (by email, or by a provider
     id learned earlier; an explicit `/pulse helpdesk map` wins over the directory's email). `columns`
