@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -21,16 +20,10 @@ from jobs.helpdesk.ingest import Delivery, Ingested, WebhookIngest, prepare
 from jobs.helpdesk.providers import PROVIDERS
 from storage.db import make_session_factory
 from storage.models import HelpdeskAgentId, HelpdeskEvent, WebhookDelivery
+from tests.waiting import wait_until
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 SENDERS = 24
-
-
-def wait_until(condition: Callable[[], bool], seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
 
 
 # -- WebhookIngest on a real database ------------------------------------------------------------------------
