@@ -7,24 +7,25 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import BoltRequest, BoltResponse
 from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
 
+from bot.event_inbox import EventInbox
+from bot.slack_app import SlackApp
 from bot.slack_requests import RejectedRequest, parse_body, verify_signature
 from jobs.helpdesk.ingest import WebhookIngest
 from jobs.helpdesk.providers import PROVIDERS
 from storage.db import SessionFactory, database_is_reachable
-from storage.slack_events import EventClaimer
 
 log = logging.getLogger("tandem.http")
 
@@ -36,17 +37,20 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 def create_http_app(
     *,
     signing_secret: str,
-    bolt_app: App,
+    slack: SlackApp,
     factory: SessionFactory,
     engine: Engine,
     clock: Callable[[], float] = time.time,
     helpdesk_secrets: Mapping[str, str] | None = None,
+    inbox: EventInbox | None = None,
 ) -> Flask:
-    """`helpdesk_secrets`: provider name -> its signing secret or token; a provider without one refuses (401)."""
+    """`helpdesk_secrets`: provider name -> its signing secret or token; a provider without one refuses (401).
+    `inbox`: where answered Events API callbacks wait for their listeners (default: one of this app's own).
+    """
+    inbox = inbox or EventInbox(engine, lambda: datetime.fromtimestamp(clock(), UTC))
     http = Flask("tandem")
     # `/webhooks//generic` is a wrong URL: answer it 404 with a reason, not with a redirect and an HTML page.
     http.url_map.merge_slashes = False
-    claimer = EventClaimer(factory, lambda: datetime.fromtimestamp(clock(), UTC))
     http.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 
     @http.post("/slack/events")
@@ -57,40 +61,28 @@ def create_http_app(
             payload = parse_body(body, request.content_type or "")
         except RejectedRequest as rejected:
             return _error(rejected.status, rejected.reason)
-        handover = partial(
-            BoltRequest,
-            body=_as_json(body, payload, request.mimetype),
-            query=request.query_string.decode("latin-1"),
-            headers=_bolt_headers(request.environ),
-            context={"request_id": g.request_id},
-        )
         event_id = payload.get("event_id")
         if payload.get("type") == "event_callback" and isinstance(event_id, str):
-            return acknowledge_event(event_id, handover)
-        # Interactions and commands: the listener's ack() is the answer (a modal's errors, a command's
-        # reply), so bolt runs the listener before Slack is answered.
-        return _from_bolt(bolt_app.dispatch(handover()))
+            return acknowledge_event(event_id, payload)
+        # Interactions, commands and the URL check: the listener's ack() is the answer (a modal's errors,
+        # a command's reply), so bolt runs the listener before Slack is answered.
+        bolt_request = BoltRequest(
+            body=_as_json(body, payload, request.mimetype),
+            query=request.query_string.decode("latin-1"),
+            headers={"Content-Type": "application/json"},
+            context={"request_id": g.request_id},
+        )
+        return _from_bolt(slack.bolt.dispatch(bolt_request))
 
-    def acknowledge_event(event_id: str, handover: Callable[[], BoltRequest]) -> Response:
-        """An Events API callback is answered once its id is claimed; its listeners run after the answer.
+    def acknowledge_event(event_id: str, payload: dict[str, Any]) -> Response:
+        """An Events API callback is answered once it is queued; it is claimed and run after (bot/event_inbox.py).
 
-        Slack wants only a 200 within 3 s: a listener's Slack and database work must not hold it up,
-        and bolt's per-request work need not either.
+        Slack wants only a 200 within 3 s: neither the database nor a listener's Slack calls hold it up.
         """
-        if not claimer.claim(event_id):
-            log.info(
-                "duplicate event %s (retry %s) acknowledged",
-                event_id,
-                request.headers.get("X-Slack-Retry-Num", "-"),
-                extra={"event_id": event_id},
-            )
-            response = jsonify(ok=True, duplicate=True)
-            response.headers["X-Slack-No-Retry"] = "1"
-            return response
-        response = Response(status=200)
-        # Runs on this request's thread once the server has sent the answer (WSGI close()).
-        response.call_on_close(partial(_dispatch_after_answer, bolt_app, handover, g.request_id))
-        return response
+        if not inbox.put(event_id, partial(slack.events.run, payload, g.request_id)):
+            # Slack keeps the event and sends it again: nothing is lost while this process catches up.
+            return _error(503, "too many Slack events waiting to be handled: try again shortly")
+        return Response(status=200)
 
     secrets = dict(helpdesk_secrets or {})
     webhooks = WebhookIngest(factory)
@@ -135,19 +127,16 @@ def create_http_app(
 
     @http.before_request
     def assign_request_id() -> None:
-        g.request_id = request.environ.get("tandem.request_id") or uuid.uuid4().hex[:16]
+        g.request_id = request.environ.get("tandem.request_id") or new_request_id()
 
     http.wsgi_app = RequestLog(http.wsgi_app)  # type: ignore[method-assign]
     return http
 
 
-# The headers bolt reads once the edge has verified the request, by WSGI key.
-_BOLT_HEADERS = {"HTTP_X_SLACK_RETRY_NUM": "X-Slack-Retry-Num", "HTTP_X_SLACK_RETRY_REASON": "X-Slack-Retry-Reason"}
-
-
-def _bolt_headers(environ: dict[str, Any]) -> dict[str, str]:
-    headers = {name: environ[key] for key, name in _BOLT_HEADERS.items() if key in environ}
-    return {"Content-Type": "application/json", **headers}
+def new_request_id() -> str:
+    """16 hex digits to find a request's log lines by; not a secret. Not uuid4: os.urandom gives up the GIL,
+    and on a busy server a thread that gives it up queues to get it back."""
+    return f"{random.getrandbits(64):016x}"
 
 
 def _as_json(body: bytes, payload: dict[str, Any], media_type: str) -> str:
@@ -168,14 +157,6 @@ def _from_bolt(bolt_response: BoltResponse) -> Response:
         for value in values:
             response.headers.add(name, value)
     return response
-
-
-def _dispatch_after_answer(bolt_app: App, handover: Callable[[], BoltRequest], request_id: str) -> None:
-    """bolt logs a failing listener itself (bot/slack_app.py); this catches what fails around it."""
-    try:
-        bolt_app.dispatch(handover())
-    except Exception:
-        log.exception("dispatching an event failed", extra={"request_id": request_id})
 
 
 def _json_answer(**fields: Any) -> Response:
@@ -200,7 +181,7 @@ class RequestLog:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         started = time.perf_counter()
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex[:16]
+        request_id = incoming if _REQUEST_ID.match(incoming) else new_request_id()
         environ["tandem.request_id"] = request_id
         status_holder: list[str] = []
 

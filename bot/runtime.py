@@ -9,15 +9,15 @@ from datetime import UTC, datetime
 from datetime import time as time_of_day
 
 from flask import Flask
-from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.digest_publisher import SlackDigestPublisher
+from bot.event_inbox import EventInbox
 from bot.http_app import create_http_app
 from bot.notifier import SlackNotifier
 from bot.settings import Settings
-from bot.slack_app import build_bolt_app
+from bot.slack_app import SlackApp, build_slack_app
 from bot.slack_client import iter_user_pages, make_web_client
 from bot.slack_membership import SlackMembershipClient
 from jobs.digest_job import post_due_digests
@@ -43,9 +43,16 @@ class Runtime:
     engine: Engine
     factory: SessionFactory
     client: WebClient
-    bolt_app: App
+    slack: SlackApp
     http_app: Flask
+    inbox: EventInbox
     leader: SchedulerLeader | None
+
+    def stop(self) -> None:
+        """At a worker's exit: run the Slack events already answered, and hand the scheduler on."""
+        self.inbox.drain()
+        if self.leader is not None:
+            self.leader.stop()
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -53,21 +60,23 @@ def build_runtime(settings: Settings) -> Runtime:
     factory = make_session_factory(engine)
     client = make_web_client(settings)
     bank = load_default_bank()
-    bolt_app = build_bolt_app(settings, client, factory, clock=utc_now, bank=bank)
+    slack = build_slack_app(settings, client, factory, clock=utc_now, bank=bank)
+    inbox = EventInbox(engine, utc_now)
     http_app = create_http_app(
         signing_secret=settings.slack_signing_secret,
-        bolt_app=bolt_app,
+        slack=slack,
         factory=factory,
         engine=engine,
         clock=time.time,
         helpdesk_secrets=helpdesk_secrets(settings),
+        inbox=inbox,
     )
     leader = None
     if settings.scheduler != "off":
         jobs = recurring_jobs(client, factory)
         tick = [pulse_tick(settings, factory, bank), digest_tick(client, factory, bank)]
         leader = SchedulerLeader(engine, lambda: build_scheduler(jobs, factory, utc_now, every_tick=tick))
-    return Runtime(engine, factory, client, bolt_app, http_app, leader)
+    return Runtime(engine, factory, client, slack, http_app, inbox, leader)
 
 
 def helpdesk_secrets(settings: Settings) -> dict[str, str]:

@@ -61,7 +61,7 @@ class TandemServer(BaseApplication):  # type: ignore[misc]
         runtime = build_runtime(self.settings)
         if runtime.leader is not None:
             runtime.leader.start()
-            self.cfg.set("worker_exit", lambda _server, _worker: runtime.leader and runtime.leader.stop())
+        self.cfg.set("worker_exit", lambda _server, _worker: runtime.stop())
         return runtime.http_app
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
 from bot.listeners import register_listeners
+from bot.listeners.events import EventTable
 from bot.settings import Settings
 from jobs.question_bank import QuestionBank
 from storage.db import SessionFactory
@@ -38,9 +40,18 @@ class _IgnoreEnvironmentTokenWarning(logging.Filter):
 logging.getLogger("slack_bolt.App").addFilter(_IgnoreEnvironmentTokenWarning())
 
 
-def build_bolt_app(
+@dataclass(frozen=True)
+class SlackApp:
+    """Tandem's listeners: bolt's app for what Slack awaits an answer from (commands, buttons, modals),
+    and the event table for Events API callbacks, which are answered before they run."""
+
+    bolt: App
+    events: EventTable
+
+
+def build_slack_app(
     settings: Settings, client: WebClient, factory: SessionFactory, clock: Clock, bank: QuestionBank
-) -> App:
+) -> SlackApp:
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret,
@@ -52,14 +63,15 @@ def build_bolt_app(
         # Listeners run on the request's own thread and Slack is answered when they return. bolt's
         # default instead runs each one on a pool thread while the request thread polls every 10 ms
         # for the ack: in a burst of clicks that hop and poll were most of the acknowledgement time.
-        # So a listener acks, then hands slow work to `background`; Events API callbacks are acked by
-        # the HTTP edge itself and dispatched after the answer (bot/http_app.py).
+        # So a listener acks, then hands slow work to `background`. Events API callbacks are acked by
+        # the HTTP edge itself and run from the event table after the answer (bot/listeners/events.py).
         process_before_response=True,
     )
     app.error(_log_listener_error)
     background = ThreadPoolExecutor(max_workers=BACKGROUND_THREADS, thread_name_prefix="after-ack")
-    register_listeners(app, factory, clock, bank, background)
-    return app
+    events = EventTable(client)
+    register_listeners(app, events, factory, clock, bank, background)
+    return SlackApp(app, events)
 
 
 def _log_listener_error(error: Exception, body: dict[str, Any], context: Any, response: BoltResponse | None) -> None:

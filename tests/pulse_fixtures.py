@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from bot.http_app import create_http_app
 from bot.notifier import SlackNotifier
 from bot.settings import Secret, Settings
-from bot.slack_app import Clock, build_bolt_app
+from bot.slack_app import Clock, build_slack_app
 from bot.slack_client import make_web_client
 from jobs import pulse_answers
 from jobs.members import member_from_slack
@@ -78,10 +78,10 @@ def serve_tandem(
     settings = Settings(
         slack_bot_token=Secret(BOT_TOKEN), slack_signing_secret=Secret(SIGNING_SECRET), slack_api_url=standin.base_url
     )
-    bolt_app = build_bolt_app(settings, make_web_client(settings), factory, clock=clock, bank=BANK)
+    slack = build_slack_app(settings, make_web_client(settings), factory, clock=clock, bank=BANK)
     http = create_http_app(
         signing_secret=SIGNING_SECRET,
-        bolt_app=bolt_app,
+        slack=slack,
         factory=factory,
         engine=engine,
         helpdesk_secrets=helpdesk_secrets,

@@ -16,14 +16,17 @@ from storage.db import SessionFactory
 
 
 def register_listeners(
-    app: App, factory: SessionFactory, clock: Callable[[], datetime], bank: QuestionBank, background: Executor
+    app: App,
+    events: EventTable,
+    factory: SessionFactory,
+    clock: Callable[[], datetime],
+    bank: QuestionBank,
+    background: Executor,
 ) -> None:
-    events = EventTable()
     directory.register(events, factory, clock)
     slack = SlackMembershipClient(app.client)
     team_links.register(events, factory, clock, slack)
     home.register(app, events, factory, clock, background)
-    events.attach(app)
     commands.register(app, factory, clock, bank, background, slack)
     # Last: its catch-all answers buttons that no other surface claims.
     pulse.register(app, factory, clock, bank.agreement_labels, bank.driver_names, background)

@@ -6,16 +6,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from slack_bolt import BoltContext
-
-from bot.listeners.events import EventTable
+from bot.listeners.events import EventContext, EventTable
 from jobs.members import member_from_slack
 from storage.db import SessionFactory, transaction
 from storage.members import upsert_members
 
 
 def register(events: EventTable, factory: SessionFactory, clock: Callable[[], datetime]) -> None:
-    def store_user(event: dict[str, Any], _context: BoltContext) -> None:
+    def store_user(event: dict[str, Any], _context: EventContext) -> None:
         record = member_from_slack(event.get("user") or {})
         if record is None:
             return

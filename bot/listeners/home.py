@@ -13,13 +13,13 @@ from concurrent.futures import Executor
 from datetime import datetime
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.blocks.home import DELETE_HISTORY_ACTION, OPT_IN_ACTION, OPT_OUT_ACTION
 from bot.home import hash_in, publish_home
 from bot.listeners.after_ack import after_ack
-from bot.listeners.events import EventTable
+from bot.listeners.events import EventContext, EventTable
 from bot.slack_membership import SlackMembershipClient
 from jobs.membership import learn_members
 from storage.db import SessionFactory, transaction
@@ -32,10 +32,10 @@ log = logging.getLogger(__name__)
 def register(
     app: App, events: EventTable, factory: SessionFactory, clock: Callable[[], datetime], background: Executor
 ) -> None:
-    def on_home_opened(event: dict[str, Any], context: BoltContext) -> None:
+    def on_home_opened(event: dict[str, Any], context: EventContext) -> None:
         user_id = event.get("user")
         # The same event fires for the Messages tab; only the Home tab is Tandem's to draw.
-        if event.get("tab") != "home" or not isinstance(user_id, str) or context.client is None:
+        if event.get("tab") != "home" or not isinstance(user_id, str):
             return
         # On a fresh install the admin opening the Home is not in the directory yet: without a lookup
         # nothing would say they are an admin, and they would not see the set-up checklist.

@@ -12,9 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from slack_bolt import BoltContext
-
-from bot.listeners.events import EventTable
+from bot.listeners.events import EventContext, EventTable
 from jobs.membership import SlackMembership
 from jobs.team_links import (
     CHANNEL,
@@ -32,12 +30,12 @@ log = logging.getLogger(__name__)
 def register(
     events: EventTable, factory: SessionFactory, clock: Callable[[], datetime], slack: SlackMembership
 ) -> None:
-    def channel_membership(joined: bool) -> Callable[[dict[str, Any], BoltContext], None]:
-        def handle(event: dict[str, Any], context: BoltContext) -> None:
+    def channel_membership(joined: bool) -> Callable[[dict[str, Any], EventContext], None]:
+        def handle(event: dict[str, Any], context: EventContext) -> None:
             user, channel = str(event.get("user") or ""), str(event.get("channel") or "")
             if not user or not channel:
                 return
-            if user == _bot_user_id(context):
+            if user == context.bot_user_id:
                 record_channel_ok(factory, channel, joined)
                 return
             changed = ([user], []) if joined else ([], [user])
@@ -45,14 +43,14 @@ def register(
 
         return handle
 
-    def subteam_members_changed(event: dict[str, Any], _context: BoltContext) -> None:
+    def subteam_members_changed(event: dict[str, Any], _context: EventContext) -> None:
         subteam = str(event.get("subteam_id") or "")
         if subteam:
             added = [str(u) for u in event.get("added_users") or []]
             removed = [str(u) for u in event.get("removed_users") or []]
             follow_membership_change(factory, slack, USERGROUP, subteam, added, removed, clock())
 
-    def subteam_updated(event: dict[str, Any], _context: BoltContext) -> None:
+    def subteam_updated(event: dict[str, Any], _context: EventContext) -> None:
         subteam = event.get("subteam") or {}
         subteam_id, users = str(subteam.get("id") or ""), subteam.get("users")
         if not subteam_id or users is None:
@@ -70,10 +68,6 @@ def register(
     events.on("member_left_channel", channel_membership(joined=False))
     events.on("subteam_members_changed", subteam_members_changed)
     events.on("subteam_updated", subteam_updated)
-
-
-def _bot_user_id(context: BoltContext) -> str:
-    return str(getattr(context, "bot_user_id", None) or context.get("bot_user_id") or "")
 
 
 def _count(value: object, default: int) -> int:

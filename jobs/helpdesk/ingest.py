@@ -20,10 +20,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from jobs.group_commit import GroupCommit
 from jobs.helpdesk.events import OutcomeEvent, ParsedPayload, PayloadError
 from jobs.helpdesk.providers import MAX_SECONDS, Provider
 from storage.db import SessionFactory, transaction, write_connection
+from storage.group_commit import GroupCommit
 from storage.helpdesk_events import (
     Writer,
     delivery_row,

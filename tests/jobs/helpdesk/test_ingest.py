@@ -1,5 +1,5 @@
 """Webhook ingest on each backend's real database: deliveries that arrive together are committed together
-(jobs.group_commit), each sender is answered only once its own delivery is committed, and a group stores
+(storage.group_commit), each sender is answered only once its own delivery is committed, and a group stores
 exactly what one by one would.
 """
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from jobs.group_commit import GroupCommit
+from storage.group_commit import GroupCommit
 from tests.waiting import wait_until
 
 SENDERS = 24
