@@ -1,6 +1,6 @@
-"""The HTTP edge: one WSGI app for Slack, helpdesk webhooks and health checks.
+"""The HTTP edge: one WSGI app for Slack (bot/slack_edge.py), helpdesk webhooks and health checks.
 
-Routes only translate: verify, parse, claim, hand over. Every error is a one-line JSON reason.
+Routes only translate: verify, parse, store or queue, hand over. Every error is a one-line JSON reason.
 """
 
 from __future__ import annotations
@@ -12,25 +12,22 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
-from slack_bolt import BoltRequest, BoltResponse
 from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
 
 from bot.event_inbox import EventInbox
 from bot.slack_app import SlackApp
-from bot.slack_requests import RejectedRequest, parse_body, verify_signature
+from bot.slack_edge import MAX_BODY_BYTES, SlackEdge
+from bot.slack_edge import PATH as SLACK_PATH
 from jobs.helpdesk.ingest import WebhookIngest
 from jobs.helpdesk.providers import PROVIDERS
 from storage.db import SessionFactory, database_is_reachable
 
 log = logging.getLogger("tandem.http")
 
-# Slack's and the helpdesks' payloads are far smaller; anything bigger is refused (413) before it is read.
-MAX_BODY_BYTES = 1024 * 1024
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -52,37 +49,6 @@ def create_http_app(
     # `/webhooks//generic` is a wrong URL: answer it 404 with a reason, not with a redirect and an HTML page.
     http.url_map.merge_slashes = False
     http.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-
-    @http.post("/slack/events")
-    def slack_events() -> Response:
-        body = request.get_data(cache=False)
-        try:
-            verify_signature(signing_secret, request.headers, body, clock())
-            payload = parse_body(body, request.content_type or "")
-        except RejectedRequest as rejected:
-            return _error(rejected.status, rejected.reason)
-        event_id = payload.get("event_id")
-        if payload.get("type") == "event_callback" and isinstance(event_id, str):
-            return acknowledge_event(event_id, payload)
-        # Interactions, commands and the URL check: the listener's ack() is the answer (a modal's errors,
-        # a command's reply), so bolt runs the listener before Slack is answered.
-        bolt_request = BoltRequest(
-            body=_as_json(body, payload, request.mimetype),
-            query=request.query_string.decode("latin-1"),
-            headers={"Content-Type": "application/json"},
-            context={"request_id": g.request_id},
-        )
-        return _from_bolt(slack.bolt.dispatch(bolt_request))
-
-    def acknowledge_event(event_id: str, payload: dict[str, Any]) -> Response:
-        """An Events API callback is answered once it is queued; it is claimed and run after (bot/event_inbox.py).
-
-        Slack wants only a 200 within 3 s: neither the database nor a listener's Slack calls hold it up.
-        """
-        if not inbox.put(event_id, partial(slack.events.run, payload, g.request_id)):
-            # Slack keeps the event and sends it again: nothing is lost while this process catches up.
-            return _error(503, "too many Slack events waiting to be handled: try again shortly")
-        return Response(status=200)
 
     secrets = dict(helpdesk_secrets or {})
     webhooks = WebhookIngest(factory)
@@ -129,7 +95,13 @@ def create_http_app(
     def assign_request_id() -> None:
         g.request_id = request.environ.get("tandem.request_id") or new_request_id()
 
-    http.wsgi_app = RequestLog(http.wsgi_app)  # type: ignore[method-assign]
+    edge = SlackEdge(signing_secret, slack, inbox, clock)
+    flask_app = http.wsgi_app
+
+    def route(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return (edge if environ.get("PATH_INFO") == SLACK_PATH else flask_app)(environ, start_response)
+
+    http.wsgi_app = RequestLog(route)  # type: ignore[method-assign]
     return http
 
 
@@ -137,26 +109,6 @@ def new_request_id() -> str:
     """16 hex digits to find a request's log lines by; not a secret. Not uuid4: os.urandom gives up the GIL,
     and on a busy server a thread that gives it up queues to get it back."""
     return f"{random.getrandbits(64):016x}"
-
-
-def _as_json(body: bytes, payload: dict[str, Any], media_type: str) -> str:
-    """The payload for bolt, which parses what it is given again: as JSON, whatever shape Slack sent.
-
-    A click or a command comes URL-encoded, and URL decoding is pure Python: about 100 µs for a small
-    click and several times that for a DM full of buttons. Parsing JSON again takes a few µs.
-    """
-    return body.decode("utf-8") if media_type == "application/json" else json.dumps(payload)
-
-
-def _from_bolt(bolt_response: BoltResponse) -> Response:
-    if bolt_response.status == 404:
-        # No listener wants it (an action from an old message, say): acknowledge, do nothing.
-        return Response(status=200)
-    response = Response(bolt_response.body, status=bolt_response.status)
-    for name, values in bolt_response.headers.items():
-        for value in values:
-            response.headers.add(name, value)
-    return response
 
 
 def _json_answer(**fields: Any) -> Response:

@@ -6,6 +6,7 @@ of several worker processes) and a graceful stop on SIGTERM that lets in-flight 
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -59,6 +60,10 @@ class TandemServer(BaseApplication):  # type: ignore[misc]
         """Runs in each worker after the fork, so no connection or thread is shared with the master."""
         configure_logging(self.settings.log_level, self.settings.log_format)
         runtime = build_runtime(self.settings)
+        # What start-up made (modules, bolt, SQLAlchemy's metadata, pandas) lives as long as the worker:
+        # keep it out of the collector's full passes, which otherwise stop every thread for 100+ ms at a
+        # time under load (bench_http p99 131-190 ms, 31-36 ms frozen).
+        gc.freeze()
         if runtime.leader is not None:
             runtime.leader.start()
         self.cfg.set("worker_exit", lambda _server, _worker: runtime.stop())

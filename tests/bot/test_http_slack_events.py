@@ -239,3 +239,9 @@ def test_readiness_fails_when_the_database_is_unreachable(tmp_path: Any, standin
 def test_unknown_paths_get_a_json_404(harness: Harness) -> None:
     reply = harness.server.request("POST", "/nowhere", b"{}", {"Content-Type": "application/json"})
     assert (reply.status, json.loads(reply.body)) == (404, {"error": "not found"})
+
+
+def test_only_post_reaches_the_slack_endpoint(harness: Harness) -> None:
+    reply = harness.server.request("GET", "/slack/events")
+    assert (reply.status, json.loads(reply.body)) == (405, {"error": "method not allowed"})
+    assert reply.headers["allow"] == "POST"
