@@ -2,7 +2,8 @@
 
 Drives, with wrk (Debian package `wrk`) and 32 concurrent connections:
   1. `tandem serve` (gunicorn gthread, TANDEM_WORKERS x TANDEM_THREADS), receiving signed Events API posts,
-     each with a new event_id that is claimed in the database before bolt dispatches it;
+     each with a new event_id: answered once queued, then claimed in the database in batches before its
+     listeners run (bot/event_inbox.py); every answered id must be claimed by the time the server stops;
   2. the same gunicorn configuration serving a Flask route that only returns 200, sent the same posts.
 Targets (issue 2): >= 1,000 requests/s, p99 < 100 ms, ratio to the bare endpoint >= 0.5.
 
@@ -130,12 +131,13 @@ def serve_and_measure(command: list[str], env: dict[str, str], log_path: Path, l
         server = subprocess.Popen(command, cwd=log_path.parent, env=env, stderr=log, stdout=log)
         try:
             wait_ready(PORT, "/readyz", server)
-            load.run(PORT, load.warmup_file, 2)
+            warmup = load.run(PORT, load.warmup_file, 2)
             cpu_before = cpu_seconds(server.pid)
             result = load.run(PORT, load.requests_file, load.duration)
             # On a machine other work shares, req/s follows the CPU left over; CPU per request does not.
             result["cpu_ms"] = 1000 * (cpu_seconds(server.pid) - cpu_before) / max(1, result["requests"])
             result["load"] = os.getloadavg()[0]
+            result["warmup_requests"] = warmup["requests"]
             return result
         finally:
             server.terminate()
@@ -193,10 +195,11 @@ def main() -> None:
     count = 6000 * options.duration  # more unique event ids than the run can send
     write_requests(requests_file, count, options.event)
     warmup_file = work / "warmup.tsv"
-    write_requests(warmup_file, 5000, options.event)
+    write_requests(warmup_file, 20000, options.event)  # more than 2 s can send: no id is sent twice
     script = work / "events.lua"
     script.write_text(LUA)
 
+    claimed_before = count_claimed(options.database_url) if options.database_url else 0
     with SlackStandin() as standin:
         env = {
             "PATH": os.environ["PATH"],
@@ -218,7 +221,7 @@ def main() -> None:
         }
         slack_calls = {m: len(standin.calls_to(m)) for m in {c.method for c in standin.calls}}
     per_worker = requests_per_worker(work / "serve.log")
-    stored = count_claimed(env["TANDEM_DATABASE_URL"])
+    stored = count_claimed(env["TANDEM_DATABASE_URL"]) - claimed_before
     tandem, bare_result = results["tandem"], results["bare"]
     ratio = tandem["rps"] / bare_result["rps"]
     print(f"command: {shlex.join([sys.executable, *sys.argv])}")
@@ -232,15 +235,19 @@ def main() -> None:
             f"p99 {r['p99_ms']:6.2f} ms  requests {int(r['requests'])}  non-2xx {int(r['non_2xx'])}  "
             f"socket errors {r['socket_errors']}  server CPU {r['cpu_ms']:.2f} ms/request  load {r['load']:.1f}"
         )
+    answered = int(tandem["warmup_requests"] + tandem["requests"])
+    # wrk counts the answers it read before its clock stopped; at the end of the warm-up and of the run a
+    # request per connection may still have been in flight, and was claimed too.
     print(
-        f"event ids claimed in the database: {stored} (unique ids sent: {min(int(tandem['requests']), count)}"
-        f" + warm-up)"
+        f"event ids claimed in the database: {stored}; answered 200 within wrk's runs: {answered} "
+        f"(warm-up included); claimed - answered = {stored - answered} (0 to {2 * options.connections} in flight)"
     )
     print(f"ratio tandem/bare: {ratio:.2f}")
     print(f"calls to the Slack API stand-in: {slack_calls}")
     print(f"/slack/events requests per worker process (warm-up included): {per_worker}")
-    verdict = tandem["rps"] >= 1000 and tandem["p99_ms"] < 100 and ratio >= 0.5 and tandem["non_2xx"] == 0
-    print("targets (>= 1000 req/s, p99 < 100 ms, ratio >= 0.5, no errors):", "MET" if verdict else "NOT MET")
+    none_lost = 0 <= stored - answered <= 2 * options.connections
+    verdict = tandem["rps"] >= 1000 and tandem["p99_ms"] < 100 and ratio >= 0.5 and tandem["non_2xx"] == 0 and none_lost
+    print("targets (>= 1000 req/s, p99 < 100 ms, ratio >= 0.5, no errors, none lost):", "MET" if verdict else "NOT MET")
 
 
 def requests_per_worker(log_path: Path) -> list[int]:
@@ -254,13 +261,15 @@ def requests_per_worker(log_path: Path) -> list[int]:
 
 
 def count_claimed(url: str) -> int:
-    from sqlalchemy import func, select
+    from sqlalchemy import func, inspect, select
 
     from storage.db import make_engine
     from storage.models import ProcessedSlackEvent
 
     engine = make_engine(url)
     with engine.connect() as connection:
+        if not inspect(connection).has_table(ProcessedSlackEvent.__tablename__):
+            return 0
         return connection.execute(select(func.count()).select_from(ProcessedSlackEvent)).scalar_one()
 
 
