@@ -101,25 +101,8 @@ function request()
 end
 """
 
-BARE_SERVER = """
-from flask import Flask, Response
-from bot.server import TandemServer
-from bot.settings import load_settings
-import os
-
-bare = Flask("bare")
-
-@bare.post("/webhooks/<name>")
-@bare.get("/readyz")
-def ok(name=None):
-    return Response(status=200)
-
-class Bare(TandemServer):
-    def load(self):
-        return bare
-
-Bare(load_settings(os.environ, None)).run()
-"""
+# The Flask bare endpoint, as measured since issue 5 was filed (benchmarks/bare_server.py).
+BARE_SERVER = [sys.executable, str(ROOT / "benchmarks" / "bare_server.py"), "--flask"]
 
 
 # -- the requests -----------------------------------------------------------------------------------------
@@ -391,8 +374,8 @@ def main() -> None:
                 tandem = load.run(requests_file, options.duration, server.pid)
                 time.sleep(1)
                 after = count_rows(url)
-            bare_env = {**env, "TANDEM_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-            with running([sys.executable, "-c", BARE_SERVER], bare_env, work / "bare.log") as server:
+            bare_env = {**env, "TANDEM_DATABASE_URL": url}
+            with running(BARE_SERVER, bare_env, work / "bare.log") as server:
                 load.run(warmup_file, 2)
                 bare = load.run(requests_file, options.duration, server.pid)
 

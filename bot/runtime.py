@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as time_of_day
 
-from flask import Flask
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.digest_publisher import SlackDigestPublisher
 from bot.event_inbox import EventInbox
-from bot.http_app import create_http_app
+from bot.http_app import WsgiApp, create_http_app
 from bot.notifier import SlackNotifier
 from bot.settings import Settings
 from bot.slack_app import SlackApp, build_slack_app
@@ -44,7 +43,7 @@ class Runtime:
     factory: SessionFactory
     client: WebClient
     slack: SlackApp
-    http_app: Flask
+    http_app: WsgiApp
     inbox: EventInbox
     leader: SchedulerLeader | None
 

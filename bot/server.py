@@ -10,10 +10,10 @@ import gc
 import logging
 from typing import Any
 
-from flask import Flask
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
+from bot.http_app import WsgiApp
 from bot.logging_setup import configure_logging
 from bot.runtime import build_runtime
 from bot.settings import Settings
@@ -56,7 +56,7 @@ class TandemServer(BaseApplication):  # type: ignore[misc]
         }.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Flask:
+    def load(self) -> WsgiApp:
         """Runs in each worker after the fork, so no connection or thread is shared with the master."""
         configure_logging(self.settings.log_level, self.settings.log_format)
         runtime = build_runtime(self.settings)

@@ -1,33 +1,18 @@
-"""POST /slack/events as a plain WSGI app: verify, parse, then queue an event or hand a request to bolt.
-
-Plain WSGI rather than a Flask route because this is the hottest path Tandem has: every Slack event,
-click and command. Flask's request context, URL matching and response object cost about as much CPU as
-everything this route does itself (bench_http). The other routes, a few requests a second, stay in
-Flask (bot/http_app.py); both answer errors the same way: one line of JSON, `{"error": reason}`.
-"""
+"""POST /slack/events: verify, parse, then queue an Events API callback or hand the request to bolt."""
 
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import partial
-from http import HTTPStatus
 from typing import Any
 
 from slack_bolt import BoltRequest
 
 from bot.event_inbox import EventInbox
 from bot.slack_app import SlackApp
-from bot.slack_requests import RejectedRequest, parse_body, verify_signature
-
-log = logging.getLogger("tandem.http")
-
-StartResponse = Callable[..., Any]
-
-# Slack's and the helpdesks' payloads are far smaller; anything bigger is refused (413) before it is read.
-MAX_BODY_BYTES = 1024 * 1024
-PATH = "/slack/events"
+from bot.slack_requests import parse_body, verify_signature
+from bot.wsgi import EMPTY_OK, Answer, Environ, RejectedRequest, error, read_body, status_line
 
 
 class SlackEdge:
@@ -37,22 +22,9 @@ class SlackEdge:
         self._inbox = inbox
         self._clock = clock
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        request_id = environ.get("tandem.request_id", "-")
+    def answer(self, environ: Environ, request_id: str) -> Answer:
         try:
-            status, headers, body = self._answer(environ, request_id)
-        except Exception:
-            log.exception("unhandled error", extra={"request_id": request_id})
-            status, headers, body = error(500, f"internal error (request id {request_id})")
-        start_response(status, [*headers, ("Content-Length", str(len(body)))])
-        return [body]
-
-    def _answer(self, environ: dict[str, Any], request_id: str) -> Answer:
-        if environ.get("REQUEST_METHOD") != "POST":
-            status, headers, body = error(405, "method not allowed")
-            return status, [*headers, ("Allow", "POST")], body
-        try:
-            body = _read_body(environ)
+            body = read_body(environ)
             verify_signature(self._secret, _signature_headers(environ), body, self._clock())
             payload = parse_body(body, environ.get("CONTENT_TYPE") or "")
         except RejectedRequest as rejected:
@@ -72,9 +44,9 @@ class SlackEdge:
         response = self._slack.bolt.dispatch(bolt_request)
         if response.status == 404:
             # No listener wants it (an action from an old message, say): acknowledge, do nothing.
-            return "200 OK", [], b""
+            return EMPTY_OK
         headers = [(name, value) for name, values in response.headers.items() for value in values]
-        return _status_line(response.status), headers, response.body.encode("utf-8")
+        return status_line(response.status), headers, response.body.encode("utf-8")
 
     def _queue_event(self, event_id: str, payload: dict[str, Any], request_id: str) -> Answer:
         """An Events API callback is answered once it is queued; it is claimed and run after (bot/event_inbox.py).
@@ -84,33 +56,10 @@ class SlackEdge:
         if not self._inbox.put(event_id, partial(self._slack.events.run, payload, request_id)):
             # Slack keeps the event and sends it again: nothing is lost while this process catches up.
             return error(503, "too many Slack events waiting to be handled: try again shortly")
-        return "200 OK", [], b""
+        return EMPTY_OK
 
 
-Answer = tuple[str, list[tuple[str, str]], bytes]
-
-
-def error(status: int, reason: str) -> Answer:
-    """A refusal as one line of JSON, whatever the reason quotes from the payload it refuses."""
-    body = json.dumps({"error": " ".join(reason.split())[:500]}).encode() + b"\n"
-    return _status_line(status), [("Content-Type", "application/json")], body
-
-
-def _read_body(environ: dict[str, Any]) -> bytes:
-    declared = environ.get("CONTENT_LENGTH")
-    try:
-        length = int(declared) if declared else MAX_BODY_BYTES + 1  # chunked: read up to one byte too many
-    except ValueError:
-        raise RejectedRequest(400, "Content-Length is not a number") from None
-    if length > MAX_BODY_BYTES and declared:
-        raise RejectedRequest(413, f"body is larger than {MAX_BODY_BYTES} bytes")
-    body = environ["wsgi.input"].read(length) if length > 0 else b""
-    if len(body) > MAX_BODY_BYTES:
-        raise RejectedRequest(413, f"body is larger than {MAX_BODY_BYTES} bytes")
-    return body
-
-
-def _signature_headers(environ: dict[str, Any]) -> dict[str, str]:
+def _signature_headers(environ: Environ) -> dict[str, str]:
     return {
         "X-Slack-Request-Timestamp": environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
         "X-Slack-Signature": environ.get("HTTP_X_SLACK_SIGNATURE", ""),
@@ -124,7 +73,3 @@ def _as_json(body: bytes, payload: dict[str, Any], media_type: str) -> str:
     click and several times that for a DM full of buttons. Parsing JSON again takes a few µs.
     """
     return body.decode("utf-8") if media_type == "application/json" else json.dumps(payload)
-
-
-def _status_line(status: int) -> str:
-    return f"{status} {HTTPStatus(status).phrase}"

@@ -13,17 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from bot.wsgi import RejectedRequest
+
 # Slack's replay window: a timestamp further than this from our clock, either way, is refused.
 MAX_CLOCK_SKEW_SECONDS = 60 * 5
-
-
-class RejectedRequest(Exception):
-    """The request is refused with `status`; `reason` is the one line the caller sees."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

@@ -1,0 +1,45 @@
+"""POST /webhooks/<provider>: verify a helpdesk's delivery, keep it, and answer once it is committed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from bot.wsgi import Answer, Environ, RejectedRequest, error, json_answer, lowercase_headers, read_body
+from jobs.helpdesk.ingest import WebhookIngest
+from jobs.helpdesk.providers import PROVIDERS
+
+log = logging.getLogger("tandem.http")
+
+
+class WebhookEdge:
+    """`secrets`: provider name -> its signing secret or token; a provider without one refuses (401)."""
+
+    def __init__(self, webhooks: WebhookIngest, secrets: Mapping[str, str], clock: Callable[[], float]) -> None:
+        self._webhooks = webhooks
+        self._secrets = dict(secrets)
+        self._clock = clock
+
+    def answer(self, environ: Environ, name: str) -> Answer:
+        provider = PROVIDERS.get(name)
+        if provider is None:
+            return error(404, f"no helpdesk called {name!r}: use one of {', '.join(sorted(PROVIDERS))}")
+        secret = self._secrets.get(name)
+        if not secret:
+            return error(401, f"{name} webhooks are off: set {provider.secret_env} to turn them on")
+        try:
+            body = read_body(environ)
+        except RejectedRequest as rejected:
+            return error(rejected.status, rejected.reason)
+        headers = lowercase_headers(environ)
+        if not provider.verify(body, headers, secret, self._clock()):
+            return error(401, f"the {name} signature or token does not match")
+        # The raw delivery is committed before the answer: a crash after a 2xx loses nothing.
+        result = self._webhooks.ingest(provider, body, headers, datetime.fromtimestamp(self._clock(), UTC))
+        if result.problem:
+            log.info("kept an unreadable %s webhook for replay: %s", name, result.problem)
+            return error(400, f"{result.problem} (kept; `tandem webhooks replay` reads it again after a fix)")
+        return json_answer(
+            200, ok=True, duplicate=result.duplicate, events=result.events, ignored=result.ignored or None
+        )

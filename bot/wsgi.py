@@ -1,0 +1,70 @@
+"""The few pieces of HTTP every route shares, as plain WSGI: reading a body, and answering in JSON.
+
+Tandem's routes are plain WSGI apps rather than a framework's: the Slack route is the hottest path it
+has, and a framework's request context, URL matching and response objects cost about as much CPU as
+everything the route does itself (bench_http). Every answer that is not a success is one line of JSON,
+`{"error": reason}`, whatever the reason quotes from the payload it refuses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+Answer = tuple[str, list[tuple[str, str]], bytes]
+
+# Slack's and the helpdesks' payloads are far smaller; anything bigger is refused (413) before it is read.
+MAX_BODY_BYTES = 1024 * 1024
+
+EMPTY_OK: Answer = ("200 OK", [], b"")
+
+
+class RejectedRequest(Exception):
+    """The request is refused with `status`; `reason` is the one line the caller sees."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def json_answer(code: int, /, **fields: Any) -> Answer:
+    body = json.dumps(fields, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+    return status_line(code), [("Content-Type", "application/json")], body
+
+
+def error(status: int, reason: str) -> Answer:
+    return json_answer(status, error=" ".join(reason.split())[:500])
+
+
+def status_line(status: int) -> str:
+    return f"{status} {HTTPStatus(status).phrase}"
+
+
+def read_body(environ: Environ) -> bytes:
+    """The request's body; RejectedRequest(413) past MAX_BODY_BYTES, without reading a declared oversize body."""
+    declared = environ.get("CONTENT_LENGTH")
+    try:
+        length = int(declared) if declared else MAX_BODY_BYTES + 1  # chunked: read up to one byte too many
+    except ValueError:
+        raise RejectedRequest(400, "Content-Length is not a number") from None
+    too_big = RejectedRequest(413, f"body is larger than {MAX_BODY_BYTES} bytes")
+    if declared and length > MAX_BODY_BYTES:
+        raise too_big
+    body: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
+    if len(body) > MAX_BODY_BYTES:
+        raise too_big
+    return body
+
+
+def lowercase_headers(environ: Environ) -> dict[str, str]:
+    """The request's headers by lower-case name, as the helpdesk providers read them."""
+    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = environ[key]
+    return headers
