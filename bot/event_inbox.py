@@ -110,14 +110,19 @@ class EventInbox:
                     self._changed.wait()
                 batch = [self._queued.popleft() for _ in range(min(len(self._queued), self.MAX_BATCH))]
             first_seen = self._claim_until_it_works([event_id for event_id, _ in batch])
+            ready: list[Listeners] = []
             for event_id, listeners in batch:
                 if event_id in first_seen:
                     # An id twice in one batch: the first delivery runs, the second is a retry.
                     first_seen.discard(event_id)
-                    self._runner.submit(self._run, listeners)  # type: ignore[union-attr]
+                    ready.append(listeners)
                 else:
                     log.info("duplicate event %s ignored", event_id, extra={"event_id": event_id})
                     self._release()
+            # A share of the batch to each runner thread, not an event each: handing work to a thread
+            # costs about what running a quick listener does. A slow one delays only its own share.
+            for share in range(min(self._listener_threads, len(ready))):
+                self._runner.submit(self._run, ready[share :: self._listener_threads])  # type: ignore[union-attr]
 
     def _claim_until_it_works(self, event_ids: list[str]) -> set[str]:
         attempt = 0
@@ -137,13 +142,14 @@ class EventInbox:
                 )
                 time.sleep(delay)
 
-    def _run(self, listeners: Listeners) -> None:
-        try:
-            listeners()
-        except Exception:
-            log.exception("running an event's listeners failed")
-        finally:
-            self._release()
+    def _run(self, share: list[Listeners]) -> None:
+        for listeners in share:
+            try:
+                listeners()
+            except Exception:
+                log.exception("running an event's listeners failed")
+            finally:
+                self._release()
 
     def _release(self) -> None:
         with self._changed:
