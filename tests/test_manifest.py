@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import yaml
+
+from bot.settings import Secret, Settings
+from bot.slack_app import build_slack_app
+from bot.slack_client import make_web_client
+from jobs.question_bank import load_default_bank
+from storage.db import make_engine, make_session_factory
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT.parent / "shared" / "slack" / "manifest.schema.json"
@@ -63,3 +70,12 @@ def test_it_has_the_pulse_command_the_home_tab_and_the_events_tandem_handles(man
     assert {"app_home_opened", "team_join", "user_change"} <= set(
         manifest["settings"]["event_subscriptions"]["bot_events"]
     )
+
+
+def test_it_subscribes_to_every_event_type_tandem_has_a_handler_for(manifest: dict[str, Any]) -> None:
+    settings = Settings(slack_bot_token=Secret("xoxb-test"), slack_signing_secret=Secret("secret"))
+    factory = make_session_factory(make_engine("sqlite://"))
+    slack = build_slack_app(settings, make_web_client(settings), factory, clock=datetime.now, bank=load_default_bank())
+    subscribed = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert slack.events.event_types, "the event table has handlers"
+    assert slack.events.event_types <= subscribed, "Slack sends only what the manifest subscribes to"
