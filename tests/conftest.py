@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -38,15 +40,28 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         # Named after the schema, so the connections a test left behind can be found.
         yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}&application_name={schema}"
     finally:
+        _drop_schema(admin, schema)
+        admin.dispose()
+
+
+def _drop_schema(admin: Engine, schema: str) -> None:
+    """Work a test's server handed to a background thread (a Home publish, an event's listener) may still
+    hold locks on the schema: end those sessions first, or dropping the schema can deadlock with them.
+    Such a thread may connect again between the two, so a drop that PostgreSQL picks to break a deadlock
+    is tried again."""
+    for attempt in range(5):
         with admin.connect() as connection:
-            # Work a test's server handed to a background thread may still hold locks on the schema: end
-            # those sessions first, or dropping the schema can deadlock with them.
             connection.execute(
                 text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name"),
                 {"name": schema},
             )
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+            try:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                return
+            except OperationalError:
+                if attempt == 4:
+                    raise
+        time.sleep(0.2)
 
 
 @pytest.fixture
