@@ -34,6 +34,7 @@ from tests.slack_signing import (
     slack_headers,
 )
 from tests.slack_standin import BOT_TOKEN, SlackStandin, make_user
+from tests.waiting import wait_until
 
 # An event type Tandem does not handle, given a handler by these tests to watch events run.
 TEST_EVENT = "tandem_test_event"
@@ -55,12 +56,6 @@ class Harness:
     def count(self, model: type) -> int:
         with self.engine.connect() as connection:
             return connection.execute(select(func.count()).select_from(model)).scalar_one()
-
-    def wait_until(self, condition: Callable[[], bool], timeout: float = 5) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline, "condition not met in time"
-            time.sleep(0.02)
 
 
 @pytest.fixture
@@ -132,7 +127,7 @@ def test_it_answers_a_signed_but_malformed_body_with_a_one_line_400(harness: Har
 def test_it_stores_a_new_member_from_a_team_join_event_after_acknowledging(harness: Harness) -> None:
     reply = harness.post(*json_request(event_callback({"type": "team_join", "user": make_user(7)}, "EvJOIN")))
     assert reply.status == 200
-    harness.wait_until(lambda: harness.count(Member) == 1)
+    wait_until(lambda: harness.count(Member) == 1)
 
 
 def test_a_slack_retry_of_the_same_event_is_handled_once(harness: Harness) -> None:
@@ -145,7 +140,7 @@ def test_a_slack_retry_of_the_same_event_is_handled_once(harness: Harness) -> No
     ]
     assert first.status == 200
     assert [r.status for r in retries] == [200, 200, 200]
-    harness.wait_until(lambda: harness.inbox.held == 0)
+    wait_until(lambda: harness.inbox.held == 0)
     assert harness.ran == ["first"]
     assert harness.count(ProcessedSlackEvent) == 1
 
@@ -162,7 +157,7 @@ def test_an_events_listeners_run_only_after_slack_has_its_answer(harness: Harnes
     reply = harness.post(*json_request(event_callback({"type": TEST_EVENT, "id": "slow"}, "EvFIRST")))
     answered.set()
     assert reply.status == 200
-    harness.wait_until(lambda: harness.inbox.held == 0)
+    wait_until(lambda: harness.inbox.held == 0)
     assert answer_was_in == [True]
 
 
@@ -175,8 +170,8 @@ def test_an_event_that_fails_after_the_answer_is_logged_with_the_request_id(
     harness.on_test_event = explode
     with caplog.at_level(logging.ERROR):
         reply = harness.post(*json_request(event_callback({"type": TEST_EVENT, "id": "boom"}, "EvBOOM")))
-        harness.wait_until(lambda: any(r.getMessage().startswith("listener failed") for r in caplog.records))
-        harness.wait_until(lambda: harness.inbox.held == 0)
+        wait_until(lambda: any(r.getMessage().startswith("listener failed") for r in caplog.records))
+        wait_until(lambda: harness.inbox.held == 0)
     assert reply.status == 200
     failures = [r for r in caplog.records if r.getMessage().startswith("listener failed")]
     assert [getattr(r, "request_id", None) for r in failures] == [reply.headers["x-request-id"]]
@@ -187,7 +182,7 @@ def test_it_acknowledges_and_ignores_event_types_it_does_not_use(harness: Harnes
     event = {"type": "reaction_added", "user": "U1", "reaction": "tada", "event_ts": "1.2"}
     reply = harness.post(*json_request(event_callback(event, "EvUNKNOWN")))
     assert reply.status == 200
-    harness.wait_until(lambda: harness.count(ProcessedSlackEvent) == 1)
+    wait_until(lambda: harness.count(ProcessedSlackEvent) == 1)
 
 
 def test_it_acknowledges_an_interaction_no_listener_wants(harness: Harness) -> None:
