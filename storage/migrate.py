@@ -48,3 +48,9 @@ def upgrade(engine: Engine, revision: str | None = None) -> tuple[str | None, st
         if before != target:
             command.upgrade(_config(engine), target)
         return before, target
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Migrate back to `revision` (for tests of a migration's downgrade), under the same lock as `upgrade`."""
+    with held(engine, "migrations"):
+        command.downgrade(_config(engine), revision)

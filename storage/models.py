@@ -381,7 +381,8 @@ class HelpdeskWeek(Base):
     stay raw, so attribution to teams still happens when read. Events are facts: nothing updates or
     deletes them, so the sums only ever grow. A missing key part is '' (a unique key
     cannot hold NULLs on both databases); `week` counts weeks from storage.panel_data.EPOCH_MONDAY; the
-    times are the events' seconds joined by commas, so medians stay exact.
+    times are the events' seconds joined by commas, so medians stay exact. A key's events are kept in
+    parts of about 256 (`part`, counting `events`; migration 0010), so storing one rewrites a short text.
     """
 
     __tablename__ = "helpdesk_weeks"
@@ -391,6 +392,8 @@ class HelpdeskWeek(Base):
     group_key: Mapped[str] = mapped_column(String(255), primary_key=True)
     agent_email: Mapped[str] = mapped_column(String(320), primary_key=True)
     agent_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    events: Mapped[int] = mapped_column(Integer)
     solved: Mapped[int] = mapped_column(Integer)
     reopened: Mapped[int] = mapped_column(Integer)
     rated: Mapped[int] = mapped_column(Integer)

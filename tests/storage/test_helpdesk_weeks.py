@@ -9,13 +9,13 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select, table
 
 from storage.db import make_engine, make_session_factory, transaction
 from storage.helpdesk_events import store_event_rows
 from storage.helpdesk_map import group_key
 from storage.imports import EVENT_COLUMNS, insert_events
-from storage.migrate import upgrade
+from storage.migrate import downgrade, upgrade
 from storage.models import HelpdeskEvent, HelpdeskWeek
 from storage.panel_data import EPOCH_MONDAY, week_number
 
@@ -72,14 +72,18 @@ def summed_in_python(rows: list[HelpdeskEvent]) -> dict[tuple, tuple]:
 
 
 def summed_by_the_database(engine: Engine) -> tuple[dict[tuple, tuple], dict[tuple, tuple]]:
-    """(the stored weekly sums, the sums the stored events should give)."""
+    """(the stored weekly sums, the parts of a key added up; the sums the stored events should give)."""
     with make_session_factory(engine)() as session:
-        stored = {
-            (w.week, w.provider, w.group_key, w.agent_email, w.agent_id): (
-                w.solved, w.reopened, w.rated, w.satisfied, times(w.first_response_times), times(w.resolution_times)
+        parts: dict[tuple, list] = {}
+        for w in session.scalars(select(HelpdeskWeek)):
+            found = parts.setdefault(
+                (w.week, w.provider, w.group_key, w.agent_email, w.agent_id), [0, 0, 0, 0, Counter(), Counter()]
             )
-            for w in session.scalars(select(HelpdeskWeek))
-        }  # fmt: skip
+            for index, value in enumerate((w.solved, w.reopened, w.rated, w.satisfied)):
+                found[index] += value
+            found[4] += times(w.first_response_times)
+            found[5] += times(w.resolution_times)
+        stored = {key: tuple(values) for key, values in parts.items()}
         return stored, summed_in_python(list(session.scalars(select(HelpdeskEvent))))
 
 
@@ -140,4 +144,42 @@ def test_the_migration_sums_the_events_stored_before_it(database_url: str) -> No
     stored, expected = summed_by_the_database(engine)
     assert len(stored) > 1
     assert stored == expected
+    engine.dispose()
+
+
+def test_a_busy_keys_times_are_kept_in_parts_of_about_256_events(engine: Engine) -> None:
+    factory = make_session_factory(engine)
+    for batch in range(60):  # 600 events of one agent in one week, 10 a statement
+        with transaction(factory) as session:
+            store_event_rows(session, [plain_event(f"busy{batch}-{i}", START) for i in range(10)])
+    with factory() as session:
+        parts = {w.part: w for w in session.scalars(select(HelpdeskWeek))}
+    # A part takes events until it holds 256; PostgreSQL adds a statement's events at once, so up to 9 more.
+    assert sorted(parts) == [0, 1, 2]
+    assert all(256 <= parts[n].events <= 265 for n in (0, 1))
+    assert sum(w.events for w in parts.values()) == 600
+    assert all(w.events == len(w.first_response_times.split(",")) == w.solved for w in parts.values())
+    stored, expected = summed_by_the_database(engine)
+    assert stored == expected
+
+
+def test_the_parts_migration_sums_the_events_stored_before_it_and_its_downgrade_does_too(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine, "0009")
+    rows = [plain_event(f"old{i}", START, agent_email=f"agent{i % 2}@example.com") for i in range(600)]
+    with transaction(make_session_factory(engine)) as session:
+        store_event_rows(session, rows)
+    upgrade(engine, "0010")
+    stored, expected = summed_by_the_database(engine)
+    assert stored == expected
+    with make_session_factory(engine)() as session:  # 300 events of each agent: parts of 256 and 44
+        assert (
+            sorted(session.execute(select(HelpdeskWeek.part, HelpdeskWeek.events)).all())
+            == [(0, 256)] * 2 + [(1, 44)] * 2
+        )
+    downgrade(engine, "0009")
+    with engine.connect() as connection:  # one row a key again
+        assert connection.scalar(select(func.count()).select_from(table("helpdesk_weeks"))) == 2
+    upgrade(engine)
+    assert summed_by_the_database(engine)[0] == expected
     engine.dispose()
