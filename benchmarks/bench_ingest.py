@@ -315,11 +315,17 @@ class Databases:
         admin.dispose()
 
 
-def count_rows(url: str) -> tuple[int, int]:
-    """(helpdesk events, webhook deliveries) stored."""
+def count_rows(url: str, settle: float = 30) -> tuple[int, int]:
+    """(helpdesk events, webhook deliveries) stored, once no kept delivery waits for its events to be
+    stored (they are stored just after the answer), or `settle` seconds have passed."""
     engine = make_engine(url)
+    deadline = time.monotonic() + settle
+    received = select(func.count()).select_from(WebhookDelivery).where(WebhookDelivery.status == "received")
     try:
         with engine.connect() as connection:
+            while connection.execute(received).scalar_one() and time.monotonic() < deadline:
+                connection.rollback()
+                time.sleep(0.1)
             events = connection.execute(select(func.count()).select_from(HelpdeskEvent)).scalar_one()
             deliveries = connection.execute(select(func.count()).select_from(WebhookDelivery)).scalar_one()
     finally:

@@ -21,7 +21,7 @@ from bot.slack_app import SlackApp
 from bot.slack_edge import SlackEdge
 from bot.webhook_edge import WebhookEdge
 from bot.wsgi import Answer, Environ, StartResponse, error, json_answer
-from jobs.helpdesk.ingest import WebhookIngest
+from jobs.helpdesk.ingest_queue import WebhookIngest
 from storage.db import SessionFactory, database_is_reachable
 
 log = logging.getLogger("tandem.http")
@@ -41,13 +41,15 @@ def create_http_app(
     clock: Callable[[], float] = time.time,
     helpdesk_secrets: Mapping[str, str] | None = None,
     inbox: EventInbox | None = None,
+    webhook_ingest: WebhookIngest | None = None,
 ) -> WsgiApp:
     """`helpdesk_secrets`: provider name -> its signing secret or token; a provider without one refuses (401).
-    `inbox`: where answered Events API callbacks wait for their listeners (default: one of this app's own).
+    `inbox`: where answered Events API callbacks wait for their listeners; `webhook_ingest`: what keeps
+    helpdesk deliveries and stores their events (default: one of this app's own, each).
     """
     inbox = inbox or EventInbox(engine, lambda: datetime.fromtimestamp(clock(), UTC))
     slack_edge = SlackEdge(signing_secret, slack, inbox, clock)
-    webhooks = WebhookEdge(WebhookIngest(factory), helpdesk_secrets or {}, clock)
+    webhooks = WebhookEdge(webhook_ingest or WebhookIngest(factory), helpdesk_secrets or {}, clock)
 
     def route(environ: Environ, request_id: str) -> Answer:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")

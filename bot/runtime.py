@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from datetime import time as time_of_day
 
 from slack_sdk import WebClient
@@ -21,6 +21,8 @@ from bot.slack_client import iter_user_pages, make_web_client
 from bot.slack_membership import SlackMembershipClient
 from jobs.digest_job import post_due_digests
 from jobs.directory import sync_directory
+from jobs.helpdesk.ingest import finish_received
+from jobs.helpdesk.ingest_queue import WebhookIngest
 from jobs.helpdesk.providers import PROVIDERS
 from jobs.leader import SchedulerLeader
 from jobs.periods import Daily
@@ -45,11 +47,14 @@ class Runtime:
     slack: SlackApp
     http_app: WsgiApp
     inbox: EventInbox
+    webhooks: WebhookIngest
     leader: SchedulerLeader | None
 
     def stop(self) -> None:
-        """At a worker's exit: run the Slack events already answered, and hand the scheduler on."""
+        """At a worker's exit: run the Slack events already answered, store the events of the webhooks
+        already answered, and hand the scheduler on."""
         self.inbox.drain()
+        self.webhooks.flush()
         if self.leader is not None:
             self.leader.stop()
 
@@ -61,6 +66,7 @@ def build_runtime(settings: Settings) -> Runtime:
     bank = load_default_bank()
     slack = build_slack_app(settings, client, factory, clock=utc_now, bank=bank)
     inbox = EventInbox(engine, utc_now)
+    webhooks = WebhookIngest(factory)
     http_app = create_http_app(
         signing_secret=settings.slack_signing_secret,
         slack=slack,
@@ -69,13 +75,14 @@ def build_runtime(settings: Settings) -> Runtime:
         clock=time.time,
         helpdesk_secrets=helpdesk_secrets(settings),
         inbox=inbox,
+        webhook_ingest=webhooks,
     )
     leader = None
     if settings.scheduler != "off":
         jobs = recurring_jobs(client, factory)
-        tick = [pulse_tick(settings, factory, bank), digest_tick(client, factory, bank)]
+        tick = [pulse_tick(settings, factory, bank), digest_tick(client, factory, bank), webhook_sweep(factory)]
         leader = SchedulerLeader(engine, lambda: build_scheduler(jobs, factory, utc_now, every_tick=tick))
-    return Runtime(engine, factory, client, slack, http_app, inbox, leader)
+    return Runtime(engine, factory, client, slack, http_app, inbox, webhooks, leader)
 
 
 def helpdesk_secrets(settings: Settings) -> dict[str, str]:
@@ -100,6 +107,20 @@ def digest_tick(client: WebClient, factory: SessionFactory, bank: QuestionBank) 
         return post_due_digests(factory, publisher, bank.driver_names, now).summary()
 
     return post_digests
+
+
+# A delivery still received this long after it was kept was left by a process that stopped first.
+UNFINISHED_WEBHOOK_AGE = timedelta(minutes=2)
+
+
+def webhook_sweep(factory: SessionFactory) -> Callable[[datetime], str]:
+    """Every tick: store the events of webhook deliveries a stopped process kept but did not finish."""
+
+    def finish_webhooks(now: datetime) -> str:
+        stored, failing = finish_received(factory, PROVIDERS, now - UNFINISHED_WEBHOOK_AGE)
+        return f"finished {stored} webhook deliveries, {failing} failing"
+
+    return finish_webhooks
 
 
 def recurring_jobs(client: WebClient, factory: SessionFactory) -> list[RecurringJob]:

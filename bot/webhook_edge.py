@@ -1,4 +1,5 @@
-"""POST /webhooks/<provider>: verify a helpdesk's delivery, keep it, and answer once it is committed."""
+"""POST /webhooks/<provider>: verify a helpdesk's delivery, keep it, and answer once it is committed (its
+outcome events are stored just after: jobs/helpdesk/ingest_queue.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from bot.wsgi import Answer, Environ, RejectedRequest, error, json_answer, lowercase_headers, read_body
-from jobs.helpdesk.ingest import WebhookIngest
+from jobs.helpdesk.ingest_queue import WebhookIngest
 from jobs.helpdesk.providers import PROVIDERS
 
 log = logging.getLogger("tandem.http")

@@ -36,6 +36,7 @@ class _Statements:
     event: Any
     agent_id: Any
     opened: Any
+    parsed: Any
 
 
 @cache
@@ -54,6 +55,9 @@ def _statements(dialect: str) -> _Statements:
         opened=select(func.min(events.c.ticket_created_at)).where(
             events.c.provider == bindparam("provider"), events.c.ticket_id == bindparam("ticket_id")
         ),
+        parsed=update(deliveries)
+        .where(deliveries.c.id == bindparam("delivery"), deliveries.c.status == "received")
+        .values(status="parsed", events=bindparam("stored")),
     )
 
 
@@ -160,10 +164,22 @@ def set_delivery_outcome(session: Writer, delivery_id: int, status: str, error: 
     )
 
 
-def failed_deliveries(session: Session, provider: str | None = None) -> list[WebhookDelivery]:
-    query = select(WebhookDelivery).where(WebhookDelivery.status == "failed").order_by(WebhookDelivery.id)
+def mark_received_parsed(db: Writer, counts: Mapping[int, int]) -> None:
+    """Received deliveries whose events are stored now: parsed, with how many of their events were new
+    (by delivery id). One no longer received (another process stored its events first) stays as it is."""
+    if counts:
+        rows = [{"delivery": delivery_id, "stored": stored} for delivery_id, stored in sorted(counts.items())]
+        db.execute(_on(db).parsed, rows)
+
+
+def deliveries_with_status(
+    session: Session, status: str, provider: str | None = None, received_before: datetime | None = None
+) -> list[WebhookDelivery]:
+    query = select(WebhookDelivery).where(WebhookDelivery.status == status).order_by(WebhookDelivery.id)
     if provider:
         query = query.where(WebhookDelivery.provider == provider)
+    if received_before is not None:
+        query = query.where(WebhookDelivery.received_at < received_before)
     return list(session.scalars(query))
 
 

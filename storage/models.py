@@ -327,7 +327,8 @@ class WebhookDelivery(Base):
     """A helpdesk webhook as it arrived (after its signature checked out), kept before the 2xx is sent.
 
     Stored once per (provider, delivery_key): the provider's event id, or a hash of the content.
-    `status`: parsed, ignored (valid, nothing for Tandem), or failed (kept for `tandem webhooks replay`).
+    `status`: received (kept; its outcome events not stored yet), parsed (stored, `events` of them new),
+    ignored (valid, nothing for Tandem), or failed (kept for `tandem webhooks replay`).
     """
 
     __tablename__ = "webhook_deliveries"

@@ -1,35 +1,35 @@
-"""Use case: take in one verified helpdesk webhook: keep it, read it, store its outcomes, once.
+"""Use case: take in verified helpdesk webhooks: keep each raw delivery, read it, store its outcomes once.
 
-The raw delivery is written in the same transaction as its events, before the HTTP answer: a crash
-after the answer loses nothing, and a payload Tandem cannot read yet is kept for `tandem webhooks replay`.
+Two steps, in two transactions:
+1. `keep`: the raw delivery, before the HTTP answer, so a crash after a 2xx loses nothing. It was read
+   already (`prepare`): one that cannot be read is kept as failed and answered 400; one with outcome
+   events is kept as received, and its events wait for step 2.
+2. `store_outcomes`: the events of received deliveries, many deliveries a transaction (where each costs
+   a fraction of what it would alone), then the deliveries marked parsed.
 
-Under load, deliveries that arrive together are committed together (`WebhookIngest`): one transaction,
-one commit and one turn of the SQLite writer lock for all of them, and each sender is answered only once
-its own delivery is committed.
+In the web process step 2 runs on a background thread just after the answer (jobs/helpdesk/ingest_queue.py).
+A delivery a crash left received is read again from its raw body by `finish_received` (every scheduler
+tick), as `tandem webhooks replay` reads failed ones again after a fix: the raw delivery is the truth.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
 
-from sqlalchemy import Engine
-
 from jobs.helpdesk.events import OutcomeEvent, ParsedPayload, PayloadError
 from jobs.helpdesk.providers import MAX_SECONDS, Provider
-from storage.db import SessionFactory, transaction, write_connection
-from storage.group_commit import GroupCommit
+from storage.db import SessionFactory, transaction
 from storage.helpdesk_events import (
     Writer,
+    deliveries_with_status,
     delivery_row,
-    failed_deliveries,
     learn_agent_emails,
-    learn_agent_ids,
+    mark_received_parsed,
     set_delivery_outcome,
     store_deliveries,
     store_event_rows,
@@ -37,22 +37,17 @@ from storage.helpdesk_events import (
 )
 from storage.helpdesk_map import group_key
 
-log = logging.getLogger(__name__)
-
 # Never kept with a delivery: they are credentials, and a replay does not verify again.
 CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "x-tandem-token"})
 
 _EVENT_FIELDS = tuple(f.name for f in fields(OutcomeEvent))
 _OPENED_UNKNOWN = "_opened_unknown"  # marks a prepared event row whose resolution time needs the database
 
-# At most this many deliveries share a transaction: a bigger group would only make its first sender wait.
-MAX_GROUP = 64
-# Agent ids a process remembers having stored (to skip writing them again): past this, it starts over.
-MAX_KNOWN_AGENT_IDS = 10_000
-
 
 @dataclass(frozen=True)
 class Ingested:
+    """What a delivery's sender is answered: a duplicate, or how many outcome events it carries."""
+
     duplicate: bool
     events: int = 0
     problem: str = ""  # why the payload could not be read (answered 400); "" when it could
@@ -61,7 +56,7 @@ class Ingested:
 
 @dataclass(frozen=True)
 class Delivery:
-    """One verified delivery, read and made ready to store before any lock is taken."""
+    """One verified delivery, read and made ready to keep before any lock is taken."""
 
     provider: str
     key: str  # as stored: the provider's delivery key, cut to its column
@@ -71,51 +66,14 @@ class Delivery:
     events: list[dict[str, Any]] = field(default_factory=list)  # HelpdeskEvent rows, but for delivery_id
 
 
-class WebhookIngest:
-    """Takes in the verified deliveries of one process for one database.
+@dataclass(frozen=True)
+class Outcomes:
+    """A kept delivery's outcome events (rows as `_row` makes them) and agent ids, waiting to be stored."""
 
-    Deliveries that arrive while a group is being written wait, then are written together as the next
-    group, in one transaction. Agent ids this process stored already are not written again.
-    """
-
-    def __init__(self, factory: SessionFactory, max_group: int = MAX_GROUP) -> None:
-        engine = factory.kw.get("bind")
-        if not isinstance(engine, Engine):
-            raise TypeError("the session factory must be bound to an engine")
-        self._engine = engine
-        self._known: dict[tuple[str, str], str] = {}  # email by (provider, agent id), as stored
-        self._group: GroupCommit[Delivery, Ingested] = GroupCommit(self.write, max_group)
-
-    def ingest(self, provider: Provider, body: bytes, headers: Mapping[str, str], now: datetime) -> Ingested:
-        """Keep, read and store one delivery; returns once it is committed (or raises when it could not be)."""
-        return self.submit(prepare(provider, body, headers, now))
-
-    def submit(self, delivery: Delivery) -> Ingested:
-        """Store a prepared delivery with those arriving with it; returns once it is committed."""
-        return self._group.submit(delivery)
-
-    @property
-    def waiting(self) -> int:
-        """Deliveries not answered yet: being written, or waiting for the next group."""
-        return self._group.waiting
-
-    def write(self, group: Sequence[Delivery]) -> list[Ingested | Exception]:
-        """Store deliveries in one transaction; each one's outcome, or the exception it failed with."""
-        try:
-            with write_connection(self._engine) as connection:
-                results, learned = store(connection, group, self._known)
-        except Exception as error:
-            if len(group) == 1:
-                return [error]
-            # One delivery the database refuses must not take the others down with it: each on its own.
-            log.warning(
-                "%d webhook deliveries failed together (%s): storing each alone", len(group), type(error).__name__
-            )
-            return [outcome for delivery in group for outcome in self.write([delivery])]
-        if len(self._known) + len(learned) > MAX_KNOWN_AGENT_IDS:
-            self._known.clear()
-        self._known.update(learned)
-        return results
+    delivery_id: int
+    provider: str
+    events: Sequence[dict[str, Any]]
+    agent_ids: Sequence[tuple[str, str]]
 
 
 def prepare(provider: Provider, body: bytes, headers: Mapping[str, str], now: datetime) -> Delivery:
@@ -125,52 +83,53 @@ def prepare(provider: Provider, body: bytes, headers: Mapping[str, str], now: da
     headers = headers if "date" in headers else {**headers, "date": format_datetime(now, usegmt=True)}
     parsed, problem = _parse(provider, body, headers)
     kept_headers = json.dumps({k: v for k, v in headers.items() if k not in CREDENTIAL_HEADERS}, sort_keys=True)
-    status = "failed" if parsed is None else ("parsed" if parsed.events else "ignored")
-    count = len(parsed.events) if parsed else 0
-    row = delivery_row(
-        provider.name, provider.delivery_key(body, headers), now, kept_headers, body, status, problem or None, count
-    )
+    status = "failed" if parsed is None else ("received" if parsed.events else "ignored")
+    row = delivery_row(provider.name, provider.delivery_key(body, headers), now, kept_headers, body, status, problem, 0)
     events = [_row(provider.name, event) for event in parsed.events] if parsed else []
     return Delivery(provider.name, row["delivery_key"], row, parsed, problem, events)
 
 
-def store(
-    db: Writer, deliveries: Sequence[Delivery], known: Mapping[tuple[str, str], str]
-) -> tuple[list[Ingested], dict[tuple[str, str], str]]:
-    """Store deliveries in the caller's transaction, with the same outcome as one after the other in
-    order: a delivery stored before, or earlier in `deliveries`, is a duplicate and stores nothing.
-    Returns each one's outcome, and the agent ids written (email by (provider, agent id)); those in
-    `known` with the same email are not written again."""
+def keep(db: Writer, deliveries: Sequence[Delivery]) -> list[tuple[Ingested, Outcomes | None]]:
+    """Keep deliveries in the caller's transaction, with the same outcome as one after the other in order:
+    a delivery kept before, or earlier in `deliveries`, is a duplicate and keeps nothing. Returns each
+    one's answer, and for a new one with outcome events, what `store_outcomes` is to store."""
     first: dict[tuple[str, str], int] = {}  # the index of the first delivery with each key
     for index, delivery in enumerate(deliveries):
         first.setdefault((delivery.provider, delivery.key), index)
     ids = store_deliveries(db, [deliveries[index].row for index in first.values()])
-    new = {first[key]: delivery_id for key, delivery_id in ids.items()}  # delivery id by index, of those stored
-
-    emails: dict[tuple[str, str], str] = {}
-    readable: list[tuple[int, list[dict[str, Any]]]] = []
+    new = {first[key]: delivery_id for key, delivery_id in ids.items()}  # delivery id by index, of those kept
+    kept: list[tuple[Ingested, Outcomes | None]] = []
     for index, delivery in enumerate(deliveries):
-        if index in new and delivery.parsed is not None:
-            emails.update(((delivery.provider, agent), email) for agent, email in delivery.parsed.agent_ids)
-            readable.append((new[index], delivery.events))
+        delivery_id, parsed = new.get(index), delivery.parsed
+        if delivery_id is None:
+            kept.append((Ingested(duplicate=True), None))
+        elif parsed is None:
+            kept.append((Ingested(duplicate=False, problem=delivery.problem), None))
+        else:
+            outcomes = Outcomes(delivery_id, delivery.provider, delivery.events, parsed.agent_ids)
+            answer = Ingested(duplicate=False, events=len(delivery.events), ignored=parsed.ignored)
+            kept.append((answer, outcomes if delivery.events else None))
+    return kept
+
+
+def store_outcomes(
+    db: Writer, batch: Sequence[Outcomes], known: Mapping[tuple[str, str], str] | None = None
+) -> tuple[dict[int, int], dict[tuple[str, str], str]]:
+    """Store the outcome events of kept deliveries in the caller's transaction, in order (an event stored
+    before, or earlier in `batch`, is not stored again), and mark the deliveries parsed. Returns how many
+    of each delivery's events were new, by its id, and the agent ids written (email by (provider, agent
+    id)); those in `known` with the same email are not written again."""
+    known = known or {}
+    emails = {(o.provider, agent): email for o in batch for agent, email in o.agent_ids}
     learned = {pair: email for pair, email in emails.items() if known.get(pair) != email}
     learn_agent_emails(db, learned)
-    counts = _store_events(db, readable)
-
-    results = []
-    for index, delivery in enumerate(deliveries):
-        delivery_id = new.get(index)
-        if delivery_id is None:
-            results.append(Ingested(duplicate=True))
-        elif delivery.parsed is None:
-            results.append(Ingested(duplicate=False, problem=delivery.problem))
-        else:
-            results.append(Ingested(duplicate=False, events=counts[delivery_id], ignored=delivery.parsed.ignored))
-    return results, learned
+    counts = _store_events(db, [(o.delivery_id, o.events) for o in batch])
+    mark_received_parsed(db, counts)
+    return counts, learned
 
 
 def _store_events(db: Writer, deliveries: Sequence[tuple[int, Sequence[dict[str, Any]]]]) -> dict[int, int]:
-    """Insert the event rows of stored deliveries, given as (delivery id, rows), in as few statements as
+    """Insert the event rows of kept deliveries, given as (delivery id, rows), in as few statements as
     their order allows; how many of each delivery's were new, by its id."""
     counts = dict.fromkeys((delivery_id for delivery_id, _ in deliveries), 0)
     pending: list[dict[str, Any]] = []
@@ -189,7 +148,7 @@ def _store_events(db: Writer, deliveries: Sequence[tuple[int, Sequence[dict[str,
             row = {**prepared, "delivery_id": delivery_id}
             if row.pop(_OPENED_UNKNOWN, False):
                 # Resolution time from when an earlier event said the ticket was opened: the events
-                # before this one, in this group too, must be in the database to be asked.
+                # before this one, in this batch too, must be in the database to be asked.
                 flush()
                 row["resolution_seconds"] = _resolution(db, row)
             pending.append(row)
@@ -201,26 +160,45 @@ def replay_failed(
     factory: SessionFactory, providers: Mapping[str, Provider], provider_name: str | None = None
 ) -> tuple[int, int]:
     """Read every kept delivery that failed again, with today's parsers; (now read, still failing)."""
+    return _read_again(factory, providers, "failed", provider_name, None)
+
+
+def finish_received(factory: SessionFactory, providers: Mapping[str, Provider], before: datetime) -> tuple[int, int]:
+    """Store the outcomes of deliveries kept before `before` but never stored (the process that kept
+    them stopped first), read again from their raw bodies; (stored, now failing)."""
+    return _read_again(factory, providers, "received", None, before)
+
+
+def _read_again(
+    factory: SessionFactory,
+    providers: Mapping[str, Provider],
+    status: str,
+    provider_name: str | None,
+    before: datetime | None,
+) -> tuple[int, int]:
     with factory() as session:
-        ids = [(d.id, d.provider, d.body, d.headers) for d in failed_deliveries(session, provider_name)]
-    fixed = still = 0
-    for delivery_id, name, body, headers in ids:
+        kept = [
+            (d.id, d.provider, d.body, d.headers)
+            for d in deliveries_with_status(session, status, provider_name, before)
+        ]
+    read = failing = 0
+    for delivery_id, name, body, headers in kept:
         provider = providers.get(name)
-        if provider is None:
-            still += 1
-            continue
-        parsed, problem = _parse(provider, body, json.loads(headers))
+        parsed, problem = _parse(provider, body, json.loads(headers)) if provider else (None, f"no helpdesk {name!r}")
+        try:
+            with transaction(factory) as session:
+                if parsed is not None:
+                    set_delivery_outcome(session, delivery_id, "received" if parsed.events else "ignored", None, 0)
+                    rows = [_row(name, event) for event in parsed.events]
+                    store_outcomes(session, [Outcomes(delivery_id, name, rows, parsed.agent_ids)])
+                    read += 1
+                    continue
+        except Exception as error:  # the database refuses what it says: kept for a replay after a fix
+            problem = f"its events could not be stored: {type(error).__name__}"
         with transaction(factory) as session:
-            if parsed is None:
-                set_delivery_outcome(session, delivery_id, "failed", problem, 0)
-                still += 1
-                continue
-            learn_agent_ids(session, name, parsed.agent_ids)
-            rows = [_row(name, event) for event in parsed.events]
-            stored = _store_events(session, [(delivery_id, rows)])[delivery_id]
-            set_delivery_outcome(session, delivery_id, "parsed" if parsed.events else "ignored", None, stored)
-            fixed += 1
-    return fixed, still
+            set_delivery_outcome(session, delivery_id, "failed", problem, 0)
+        failing += 1
+    return read, failing
 
 
 def _parse(provider: Provider, body: bytes, headers: Mapping[str, str]) -> tuple[ParsedPayload | None, str]:

@@ -8,14 +8,22 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from jobs.helpdesk.ingest import keep, prepare
+from jobs.helpdesk.providers import PROVIDERS
+from storage.db import make_engine, write_connection
+from storage.migrate import upgrade
+from storage.models import HelpdeskEvent, WebhookDelivery
 from tests.cli_runner import start_tandem
 from tests.live_server import request
 from tests.slack_signing import SIGNING_SECRET, event_callback, fixture, json_request
 from tests.slack_standin import BOT_TOKEN, SlackStandin, make_user
+from tests.waiting import wait_until
 
 
 def free_port() -> int:
@@ -36,10 +44,8 @@ def wait_until_ready(process: subprocess.Popen[str], port: int, timeout: float =
     raise AssertionError("tandem serve did not become ready")
 
 
-@pytest.fixture
-def served(tmp_path: Path, standin: SlackStandin) -> Iterator[tuple[subprocess.Popen[str], int]]:
+def start_serve(tmp_path: Path, standin: SlackStandin, **settings: str) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
-    standin.users = [make_user(i) for i in range(1, 6)]
     process = start_tandem(
         "serve",
         cwd=tmp_path,
@@ -47,9 +53,15 @@ def served(tmp_path: Path, standin: SlackStandin) -> Iterator[tuple[subprocess.P
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         TANDEM_SLACK_API_URL=standin.base_url,
         TANDEM_PORT=str(port),
-        TANDEM_LOG_FORMAT="json",
-        TANDEM_WORKERS="2",
+        **settings,
     )
+    return process, port
+
+
+@pytest.fixture
+def served(tmp_path: Path, standin: SlackStandin) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    standin.users = [make_user(i) for i in range(1, 6)]
+    process, port = start_serve(tmp_path, standin, TANDEM_LOG_FORMAT="json", TANDEM_WORKERS="2")
     try:
         wait_until_ready(process, port)
         yield process, port
@@ -109,3 +121,43 @@ def test_sigterm_lets_an_in_flight_request_finish(served: tuple[subprocess.Popen
     assert reply.startswith("HTTP/1.1 200"), reply
     process.communicate(timeout=40)
     assert process.returncode == 0
+
+
+def test_webhook_events_a_killed_process_left_unstored_are_stored_by_the_next_one_and_sigterm_stores_its_own(
+    tmp_path: Path, standin: SlackStandin
+) -> None:
+    url = f"sqlite:///{tmp_path / 'tandem.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    solved = {"type": "solved", "ticket_id": "T-1", "occurred_at": "2026-11-23T15:00:00Z"}
+    left = prepare(
+        PROVIDERS["generic"],
+        json.dumps({**solved, "event_id": "evt-left"}).encode(),
+        {},
+        datetime.now(UTC) - timedelta(minutes=5),
+    )
+    with write_connection(engine) as connection:  # kept and answered, then the process was killed
+        keep(connection, [left])
+
+    def statuses() -> dict[str, str]:
+        with engine.connect() as connection:
+            return dict(connection.execute(select(WebhookDelivery.delivery_key, WebhookDelivery.status)).all())
+
+    process, port = start_serve(tmp_path, standin, TANDEM_DATABASE_URL=url, TANDEM_WEBHOOK_TOKEN="generic-token")
+    try:
+        wait_until_ready(process, port)
+        wait_until(lambda: statuses() == {"evt-left": "parsed"}, 30, "the scheduler's first tick to finish it")
+        body = json.dumps({**solved, "event_id": "evt-new", "ticket_id": "T-2"}).encode()
+        headers = {"Content-Type": "application/json", "Authorization": "Bearer generic-token"}
+        assert request(port, "POST", "/webhooks/generic", body, headers).status == 200
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=40)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0
+    assert statuses() == {"evt-left": "parsed", "evt-new": "parsed"}
+    with engine.connect() as connection:
+        assert sorted(connection.execute(select(HelpdeskEvent.ticket_id)).scalars()) == ["T-1", "T-2"]
+    engine.dispose()

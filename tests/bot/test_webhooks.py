@@ -25,6 +25,7 @@ from storage.models import HelpdeskEvent, WebhookDelivery
 from tests.live_server import LiveServer, Reply
 from tests.pulse_fixtures import PulseWorld, make_world, serve_tandem
 from tests.slack_standin import SlackStandin
+from tests.waiting import wait_until
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "helpdesk"
 SECRETS = {
@@ -43,9 +44,12 @@ class Helpdesks:
     server: LiveServer
 
     def post(self, provider: str, body: bytes, headers: dict[str, str]) -> Reply:
-        return self.server.request(
+        """The server's answer, once the events of what it kept are stored too (just after the answer)."""
+        reply = self.server.request(
             "POST", f"/webhooks/{provider}", body, {"Content-Type": "application/json", **headers}
         )
+        wait_until(lambda: self.count(WebhookDelivery, WebhookDelivery.status == "received") == 0)
+        return reply
 
     def generic(self, payload: dict[str, Any], token: str = SECRETS["generic"]) -> Reply:
         return self.post("generic", json.dumps(payload).encode(), {"Authorization": f"Bearer {token}"})

@@ -1,6 +1,7 @@
-"""Webhook ingest on each backend's real database: deliveries that arrive together are committed together
-(storage.group_commit), each sender is answered only once its own delivery is committed, and a group stores
-exactly what one by one would.
+"""Webhook ingest on each backend's real database: deliveries that arrive together are kept together
+(storage.group_commit), each sender is answered only once its own delivery is committed, its events are
+stored after, and a group stores exactly what one by one would. A delivery whose events a process did not
+store is finished from its raw body by the sweep.
 """
 
 from __future__ import annotations
@@ -9,16 +10,17 @@ import dataclasses
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from jobs.helpdesk.ingest import Delivery, Ingested, WebhookIngest, prepare
+from jobs.helpdesk.ingest import Delivery, Ingested, finish_received, keep, prepare
+from jobs.helpdesk.ingest_queue import WebhookIngest
 from jobs.helpdesk.providers import PROVIDERS
-from storage.db import make_session_factory
+from storage.db import make_session_factory, write_connection
 from storage.models import HelpdeskAgentId, HelpdeskEvent, WebhookDelivery
 from tests.waiting import wait_until
 
@@ -41,7 +43,9 @@ def batch(*events: dict[str, Any]) -> Delivery:
 
 @pytest.fixture
 def ingest(engine: Engine) -> Iterator[WebhookIngest]:
-    yield WebhookIngest(make_session_factory(engine))
+    ingest = WebhookIngest(make_session_factory(engine), linger=0)
+    yield ingest
+    assert ingest.flush(10)
 
 
 def count(engine: Engine, model: type, *where: Any) -> int:
@@ -74,7 +78,8 @@ def test_each_sender_is_answered_only_after_its_delivery_is_committed(engine: En
             results = [future.result(30) for future in [first, *rest]]
     assert results == [Ingested(duplicate=False, events=1)] * SENDERS
     assert committed_when_answered == {delivery.key: 1 for delivery in deliveries}
-    assert count(engine, WebhookDelivery) == count(engine, HelpdeskEvent) == SENDERS
+    assert ingest.flush(10)
+    assert count(engine, WebhookDelivery, WebhookDelivery.status == "parsed") == count(engine, HelpdeskEvent) == SENDERS
 
 
 def test_concurrent_copies_of_a_delivery_are_stored_once_and_all_but_one_answered_duplicate(
@@ -85,6 +90,7 @@ def test_concurrent_copies_of_a_delivery_are_stored_once_and_all_but_one_answere
         results = list(pool.map(ingest.submit, copies))
     assert sum(not result.duplicate for result in results) == 4
     assert all(result.events == 1 for result in results if not result.duplicate)
+    assert ingest.flush(10)
     assert count(engine, WebhookDelivery) == count(engine, HelpdeskEvent) == 4
 
 
@@ -95,26 +101,33 @@ def test_a_group_stores_what_one_delivery_after_the_other_would(engine: Engine, 
     group = [
         generic("evt-r", ticket="T-5", kind="replied", **opened),
         generic("evt-r", ticket="T-5", kind="replied", **opened),  # the same delivery again: a duplicate
-        batch(replied | opened, solved),  # a new delivery: its first event is stored already, its second is new
+        batch(replied | opened, solved),  # a new delivery of two events: its first is stored already
         generic("evt-x", agent_id="u-1", agent_email="a@example.com"),
         generic("evt-y", agent_id="u-1", agent_email="b@example.com"),  # the later email of an agent wins
         prepare(PROVIDERS["generic"], b"not json", {}, NOW),  # kept, failed, for replay
     ]
-    assert ingest.write(group) == [
+    assert ingest.keep(group) == [
         Ingested(duplicate=False, events=1),
         Ingested(duplicate=True),
-        Ingested(duplicate=False, events=1),
+        Ingested(duplicate=False, events=2),
         Ingested(duplicate=False, events=1),
         Ingested(duplicate=False, events=1),
         Ingested(duplicate=False, problem=group[-1].problem),
     ]
+    assert ingest.flush(10)
     with engine.connect() as connection:
         # The solve's resolution time comes from the reply stored earlier in the same group.
         seconds = connection.execute(select(HelpdeskEvent.resolution_seconds).where(HelpdeskEvent.event_key == "evt-s"))
         assert seconds.scalar_one() == 6 * 3600
         assert connection.execute(select(HelpdeskAgentId.email)).scalars().all() == ["b@example.com"]
-        statuses = connection.execute(select(WebhookDelivery.status).order_by(WebhookDelivery.id)).scalars().all()
-    assert sorted(statuses) == ["failed", "parsed", "parsed", "parsed", "parsed"]
+        statuses = connection.execute(select(WebhookDelivery.status, WebhookDelivery.events)).all()
+    assert sorted(tuple(s) for s in statuses) == [
+        ("failed", 0),
+        ("parsed", 1),
+        ("parsed", 1),
+        ("parsed", 1),
+        ("parsed", 1),
+    ]
     assert count(engine, HelpdeskEvent) == 4
 
 
@@ -123,9 +136,10 @@ def test_a_delivery_the_database_refuses_does_not_take_the_others_of_its_group_d
 ) -> None:
     refused = generic("evt-2")
     refused = dataclasses.replace(refused, row={**refused.row, "body": None})  # NOT NULL: no database takes it
-    outcomes = ingest.write([generic("evt-1"), refused, generic("evt-3")])
+    outcomes = ingest.keep([generic("evt-1"), refused, generic("evt-3")])
     assert outcomes[0] == outcomes[2] == Ingested(duplicate=False, events=1)
     assert isinstance(outcomes[1], IntegrityError)
+    assert ingest.flush(10)
     assert sorted(d for (d,) in _rows(engine, "SELECT delivery_key FROM webhook_deliveries")) == ["evt-1", "evt-3"]
     assert count(engine, HelpdeskEvent) == 2
 
@@ -134,15 +148,49 @@ def test_an_agent_id_this_process_stored_is_written_again_only_when_its_email_ch
     engine: Engine, ingest: WebhookIngest
 ) -> None:
     ingest.submit(generic("evt-1", agent_id="u-1", agent_email="a@example.com"))
+    assert ingest.flush(10)
     with engine.begin() as connection:  # gone behind the process's back: it still believes it stored
         connection.execute(HelpdeskAgentId.__table__.delete())
     ingest.submit(generic("evt-2", agent_id="u-1", agent_email="a@example.com"))
+    assert ingest.flush(10)
     assert count(engine, HelpdeskAgentId) == 0
     ingest.submit(generic("evt-3", agent_id="u-1", agent_email="b@example.com"))
+    assert ingest.flush(10)
     assert [email for (email,) in _rows(engine, "SELECT email FROM helpdesk_agent_ids")] == ["b@example.com"]
-    another_process = WebhookIngest(make_session_factory(engine))
+    another_process = WebhookIngest(make_session_factory(engine), linger=0)
     another_process.submit(generic("evt-4", agent_id="u-1", agent_email="a@example.com"))
+    assert another_process.flush(10)
     assert [email for (email,) in _rows(engine, "SELECT email FROM helpdesk_agent_ids")] == ["a@example.com"]
+
+
+def test_a_delivery_kept_by_a_process_that_stopped_before_storing_its_events_is_finished_by_the_sweep(
+    engine: Engine,
+) -> None:
+    with write_connection(engine) as connection:  # kept and answered; the process is killed before step 2
+        keep(connection, [generic("evt-1", ticket="T-1"), generic("evt-2", ticket="T-2")])
+    assert count(engine, WebhookDelivery, WebhookDelivery.status == "received") == 2
+    factory = make_session_factory(engine)
+    assert finish_received(factory, PROVIDERS, NOW) == (0, 0)  # kept at NOW: not older than the cut-off yet
+    assert finish_received(factory, PROVIDERS, NOW + timedelta(minutes=2)) == (2, 0)
+    assert count(engine, WebhookDelivery, WebhookDelivery.status == "parsed", WebhookDelivery.events == 1) == 2
+    assert count(engine, HelpdeskEvent) == 2
+    assert finish_received(factory, PROVIDERS, NOW + timedelta(minutes=2)) == (0, 0)
+
+
+def test_events_the_database_refuses_are_left_received_for_the_sweep_and_the_rest_of_the_batch_stored(
+    engine: Engine, ingest: WebhookIngest
+) -> None:
+    poisoned = generic("evt-2", ticket="T-2")
+    poisoned.events[0]["ticket_id"] = None  # NOT NULL: no database takes it; the raw body is fine
+    answers = [ingest.submit(delivery) for delivery in (generic("evt-1"), poisoned, generic("evt-3", ticket="T-3"))]
+    assert answers == [Ingested(duplicate=False, events=1)] * 3
+    assert ingest.flush(10)
+    assert ingest.store_failures == 1
+    assert count(engine, WebhookDelivery, WebhookDelivery.status == "parsed") == 2
+    assert count(engine, WebhookDelivery, WebhookDelivery.status == "received") == 1
+    # The sweep reads the delivery again from its raw body.
+    assert finish_received(make_session_factory(engine), PROVIDERS, NOW + timedelta(minutes=2)) == (1, 0)
+    assert count(engine, HelpdeskEvent) == 3
 
 
 def _rows(engine: Engine, sql: str) -> list[Any]:
