@@ -177,7 +177,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="tandem-bench-"))
     requests_file = work / "requests.tsv"
-    count = 6000 * options.duration  # more unique event ids than the run can send
+    count = 15000 * options.duration  # more unique event ids than the run can send, per wrk thread too
     write_requests(requests_file, count, options.event)
     warmup_file = work / "warmup.tsv"
     write_requests(warmup_file, 20000, options.event)  # more than 2 s can send: no id is sent twice

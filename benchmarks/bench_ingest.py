@@ -348,7 +348,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="tandem-bench-ingest-"))
     payloads = Payloads()
     requests_file, warmup_file = work / "requests.tsv", work / "warmup.tsv"
-    unique = 4000 * options.duration  # more distinct events than the run is expected to send
+    unique = 8000 * options.duration  # more distinct events than the run is expected to send, per wrk thread too
     payloads.write(requests_file, unique, "run")
     payloads.write(warmup_file, 3000, "warm")
     script = work / "webhooks.lua"
