@@ -192,6 +192,22 @@ def _check_token(settings: Settings) -> None:
         log.warning("could not reach Slack at %s to check the token: %s", settings.slack_api_url, error)
         return
     log.info("connected to Slack workspace %s as %s", identity.get("team"), identity.get("user"))
+    _forget_removal(settings)
+
+
+def _forget_removal(settings: Settings) -> None:
+    """Slack accepts the token, so the app is installed (again): scheduled work resumes."""
+    from storage.db import make_engine, make_session_factory, transaction
+    from storage.workspace import clear_app_removed
+
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            removed = clear_app_removed(session)
+    finally:
+        engine.dispose()
+    if removed is not None:
+        log.info("Tandem is installed again (it was removed: %s): scheduled pulses and digests resume", removed)
 
 
 def _slack_failure(error: SlackApiError) -> Exception:

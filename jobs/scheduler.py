@@ -18,6 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from storage.db import SessionFactory, transaction
 from storage.job_runs import claim_run, finish_run
+from storage.workspace import app_removed
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,13 @@ def run_tick(
     now: datetime,
 ) -> None:
     """One tick: the recurring jobs that are due, then the tasks that look at the database every tick
-    (their own claims in the database keep them from doing anything twice)."""
+    (their own claims in the database keep them from doing anything twice). None while Slack has removed
+    the app: every call would be refused (bot/listeners/installation.py)."""
+    with factory() as session:
+        removed = app_removed(session)
+    if removed is not None:
+        log.info("tick skipped: Tandem was removed from the Slack workspace (%s)", removed)
+        return
     run_due_jobs(jobs, factory, now)
     for task in every_tick:
         try:

@@ -1,14 +1,19 @@
-"""Workspace-wide settings (the `workspace_settings` key/value table). The caller owns the transaction."""
+"""Workspace-wide settings and state (the `workspace_settings` key/value table): the anonymity threshold new
+teams start with, and whether Slack removed the app. The caller owns the transaction."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from storage.models import WorkspaceSetting
 from storage.upsert import insert_for
 
 THRESHOLD_KEY = "anonymity_threshold"
+# Set when Slack says the app was uninstalled or its bot token revoked: "<when> <which event>".
+REMOVED_KEY = "app_removed"
 DEFAULT_THRESHOLD = 5
 # DESIGN section 4: k is settable from 3 to 10.
 MIN_THRESHOLD = 3
@@ -29,8 +34,30 @@ def default_threshold(session: Session) -> int:
 def set_default_threshold(session: Session, k: int) -> None:
     if not MIN_THRESHOLD <= k <= MAX_THRESHOLD:
         raise ValueError(f"the anonymity threshold must be between {MIN_THRESHOLD} and {MAX_THRESHOLD}, not {k}")
+    _put(session, THRESHOLD_KEY, str(k))
+
+
+def mark_app_removed(session: Session, now: datetime, why: str) -> None:
+    """Slack removed the app (`why`: the event that said so): nothing scheduled is sent until it is back."""
+    _put(session, REMOVED_KEY, f"{now.isoformat(timespec='seconds')} {why}")
+
+
+def app_removed(session: Session) -> str | None:
+    """When and how the app was removed from the workspace, or None while it is installed."""
+    return session.scalar(select(WorkspaceSetting.value).where(WorkspaceSetting.key == REMOVED_KEY))
+
+
+def clear_app_removed(session: Session) -> str | None:
+    """The app works again (its token checked out): forget the removal; what it was, if there was one."""
+    removed = app_removed(session)
+    if removed is not None:
+        session.execute(delete(WorkspaceSetting).where(WorkspaceSetting.key == REMOVED_KEY))
+    return removed
+
+
+def _put(session: Session, key: str, value: str) -> None:
     table = WorkspaceSetting.__table__
-    statement = insert_for(session, table).values(key=THRESHOLD_KEY, value=str(k))
+    statement = insert_for(session, table).values(key=key, value=value)
     session.execute(
         statement.on_conflict_do_update(index_elements=[table.c.key], set_={"value": statement.excluded.value})
     )

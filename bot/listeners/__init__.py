@@ -8,7 +8,7 @@ from datetime import datetime
 
 from slack_bolt import App
 
-from bot.listeners import commands, directory, home, pulse, team_links
+from bot.listeners import commands, directory, home, installation, pulse, team_links
 from bot.listeners.events import EventTable
 from bot.slack_membership import SlackMembershipClient
 from jobs.question_bank import QuestionBank
@@ -24,6 +24,7 @@ def register_listeners(
     background: Executor,
 ) -> None:
     directory.register(events, factory, clock)
+    installation.register(events, factory, clock)
     slack = SlackMembershipClient(app.client)
     team_links.register(events, factory, clock, slack)
     home.register(app, events, factory, clock, background)

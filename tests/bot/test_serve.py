@@ -16,9 +16,10 @@ from sqlalchemy import select
 
 from jobs.helpdesk.ingest import keep, prepare
 from jobs.helpdesk.providers import PROVIDERS
-from storage.db import make_engine, write_connection
+from storage.db import make_engine, make_session_factory, transaction, write_connection
 from storage.migrate import upgrade
 from storage.models import HelpdeskEvent, WebhookDelivery
+from storage.workspace import app_removed, mark_app_removed
 from tests.cli_runner import start_tandem
 from tests.live_server import request
 from tests.slack_signing import SIGNING_SECRET, event_callback, fixture, json_request
@@ -161,3 +162,23 @@ def test_webhook_events_a_killed_process_left_unstored_are_stored_by_the_next_on
     with engine.connect() as connection:
         assert sorted(connection.execute(select(HelpdeskEvent.ticket_id)).scalars()) == ["T-1", "T-2"]
     engine.dispose()
+
+
+def test_a_removed_app_whose_token_works_again_at_start_up_resumes_its_scheduled_work(
+    tmp_path: Path, standin: SlackStandin
+) -> None:
+    url = f"sqlite:///{tmp_path / 'tandem.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with transaction(make_session_factory(engine)) as session:
+        mark_app_removed(session, datetime.now(UTC), "app_uninstalled")
+    process, port = start_serve(tmp_path, standin, TANDEM_DATABASE_URL=url)
+    try:
+        wait_until_ready(process, port)
+        standin.wait_for("users.list")  # the first tick ran the directory sync
+        with make_session_factory(engine)() as session:
+            assert app_removed(session) is None
+    finally:
+        process.kill()
+        process.communicate()
+        engine.dispose()
