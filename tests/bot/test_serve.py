@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from jobs.helpdesk.ingest import keep, prepare
 from jobs.helpdesk.providers import PROVIDERS
@@ -124,12 +124,20 @@ def test_sigterm_lets_an_in_flight_request_finish(served: tuple[subprocess.Popen
     assert process.returncode == 0
 
 
-def test_webhook_events_a_killed_process_left_unstored_are_stored_by_the_next_one_and_sigterm_stores_its_own(
-    tmp_path: Path, standin: SlackStandin
-) -> None:
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
+    """A migrated SQLite file for `tandem serve` to find things in, and an engine on it."""
     url = f"sqlite:///{tmp_path / 'tandem.db'}"
     engine = make_engine(url)
     upgrade(engine)
+    yield url, engine
+    engine.dispose()
+
+
+def test_webhook_events_a_killed_process_left_unstored_are_stored_by_the_next_one_and_sigterm_stores_its_own(
+    tmp_path: Path, standin: SlackStandin, database: tuple[str, Engine]
+) -> None:
+    url, engine = database
     solved = {"type": "solved", "ticket_id": "T-1", "occurred_at": "2026-11-23T15:00:00Z"}
     left = prepare(
         PROVIDERS["generic"],
@@ -161,15 +169,12 @@ def test_webhook_events_a_killed_process_left_unstored_are_stored_by_the_next_on
     assert statuses() == {"evt-left": "parsed", "evt-new": "parsed"}
     with engine.connect() as connection:
         assert sorted(connection.execute(select(HelpdeskEvent.ticket_id)).scalars()) == ["T-1", "T-2"]
-    engine.dispose()
 
 
 def test_a_removed_app_whose_token_works_again_at_start_up_resumes_its_scheduled_work(
-    tmp_path: Path, standin: SlackStandin
+    tmp_path: Path, standin: SlackStandin, database: tuple[str, Engine]
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'tandem.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
+    url, engine = database
     with transaction(make_session_factory(engine)) as session:
         mark_app_removed(session, datetime.now(UTC), "app_uninstalled")
     process, port = start_serve(tmp_path, standin, TANDEM_DATABASE_URL=url)
@@ -181,4 +186,3 @@ def test_a_removed_app_whose_token_works_again_at_start_up_resumes_its_scheduled
     finally:
         process.kill()
         process.communicate()
-        engine.dispose()
