@@ -4,7 +4,8 @@ Drives `tandem serve` (gunicorn gthread, TANDEM_WORKERS x TANDEM_THREADS, as con
 (Debian package `wrk`) and --connections concurrent senders, posting signed helpdesk webhooks:
 half Zendesk event-subscription `ticket.status_changed` (OPEN -> SOLVED) events, half Intercom
 `conversation.admin.closed` notifications, each with an id of its own and each sent once, so every
-request is a new delivery kept (raw) and one outcome event stored, in one transaction, before the answer.
+request is a new delivery kept (raw, committed) before the answer, and one outcome event stored just after
+it (jobs/helpdesk/ingest_queue.py); the counts are read once no delivery waits for its events.
 
   1. throughput: `tandem serve` on a fresh database, warmed up, then --duration seconds of load;
   2. the same gunicorn configuration serving a Flask route that only returns 200, sent the same requests;
