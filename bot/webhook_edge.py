@@ -41,6 +41,6 @@ class WebhookEdge:
         if result.problem:
             log.info("kept an unreadable %s webhook for replay: %s", name, result.problem)
             return error(400, f"{result.problem} (kept; `tandem webhooks replay` reads it again after a fix)")
-        return json_answer(
-            200, ok=True, duplicate=result.duplicate, events=result.events, ignored=result.ignored or None
-        )
+        # `ignored` says why a valid payload carries nothing for Tandem (a ping, say); left out otherwise.
+        why = {"ignored": result.ignored} if result.ignored else {}
+        return json_answer(200, ok=True, duplicate=result.duplicate, events=result.events, **why)

@@ -160,13 +160,7 @@ def test_an_agents_email_attributes_the_event_to_their_teams(helpdesks: Helpdesk
 
 def test_a_signed_zendesk_event_is_read(helpdesks: Helpdesks) -> None:
     body = (FIXTURES / "zendesk" / "event_ticket_status_changed_solved.json").read_bytes()
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    digest = hmac.new(SECRETS["zendesk"].encode(), stamp.encode() + body, hashlib.sha256).digest()
-    headers = {
-        "X-Zendesk-Webhook-Signature": base64.b64encode(digest).decode(),
-        "X-Zendesk-Webhook-Signature-Timestamp": stamp,
-        "X-Zendesk-Webhook-Id": "01GXYZ",
-    }
+    headers = {**signed("zendesk", body), "X-Zendesk-Webhook-Id": "01GXYZ"}
     reply = helpdesks.post("zendesk", body, headers)
     assert reply.status == 200, reply.text
     with helpdesks.world.factory() as session:
@@ -178,8 +172,7 @@ def test_a_signed_zendesk_event_is_read(helpdesks: Helpdesks) -> None:
 
 def test_a_signed_intercom_notification_is_read(helpdesks: Helpdesks) -> None:
     body = (FIXTURES / "intercom" / "conversation_admin_closed.json").read_bytes()
-    signature = "sha1=" + hmac.new(SECRETS["intercom"].encode(), body, hashlib.sha1).hexdigest()
-    reply = helpdesks.post("intercom", body, {"X-Hub-Signature": signature})
+    reply = helpdesks.post("intercom", body, signed("intercom", body))
     assert reply.status == 200, reply.text
     assert helpdesks.count(HelpdeskEvent, HelpdeskEvent.kind == "solved") == 1
 
@@ -220,3 +213,50 @@ def test_concurrent_senders_are_each_answered_once_their_delivery_is_stored_exac
     assert stored_when_answered == [1] * 32
     assert sorted(answer["duplicate"] for answer in answers) == [False] * 16 + [True] * 16
     assert helpdesks.count(WebhookDelivery) == helpdesks.count(HelpdeskEvent) == 16
+
+
+def signed(provider: str, body: bytes) -> dict[str, str]:
+    """The headers each helpdesk sends with `body`, signed (or carrying the token) as its docs describe."""
+    secret = SECRETS[provider].encode()
+    if provider == "zendesk":
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        digest = base64.b64encode(hmac.new(secret, stamp.encode() + body, hashlib.sha256).digest()).decode()
+        return {"X-Zendesk-Webhook-Signature": digest, "X-Zendesk-Webhook-Signature-Timestamp": stamp}
+    if provider == "intercom":
+        return {"X-Hub-Signature": "sha1=" + hmac.new(secret, body, hashlib.sha1).hexdigest()}
+    if provider == "helpscout":
+        digest = base64.b64encode(hmac.new(secret, body, hashlib.sha1).digest()).decode()
+        return {"X-HelpScout-Signature": digest, "X-HelpScout-Event": "satisfaction.ratings"}
+    return {"X-Tandem-Token": SECRETS[provider]}
+
+
+@pytest.mark.parametrize(
+    ("provider", "fixture", "kinds"),
+    [
+        ("zendesk", "zendesk/event_ticket_status_changed_solved.json", ["solved"]),
+        ("intercom", "intercom/conversation_admin_closed.json", ["solved"]),
+        ("helpscout", "helpscout/satisfaction_ratings.json", ["rated"]),
+        ("freshdesk", "freshdesk/status_changed.json", ["reopened"]),
+    ],
+)
+def test_each_helpdesks_real_payload_is_read_once_and_its_retry_is_a_duplicate(
+    helpdesks: Helpdesks, provider: str, fixture: str, kinds: list[str]
+) -> None:
+    body = (FIXTURES / fixture).read_bytes()
+    first = helpdesks.post(provider, body, signed(provider, body))
+    assert first.status == 200, first.text
+    assert json.loads(first.body) == {"ok": True, "duplicate": False, "events": len(kinds)}
+    retry = helpdesks.post(provider, body, signed(provider, body))  # the helpdesk did not hear the answer
+    assert retry.status == 200 and json.loads(retry.body)["duplicate"] is True
+    with helpdesks.world.factory() as session:
+        stored = session.scalars(select(HelpdeskEvent.kind).where(HelpdeskEvent.provider == provider)).all()
+    assert sorted(stored) == kinds
+    assert helpdesks.count(WebhookDelivery, WebhookDelivery.status == "parsed") == 1
+
+
+def test_intercoms_ping_is_kept_ignored_and_says_why(helpdesks: Helpdesks) -> None:
+    body = json.dumps({"type": "notification_event", "topic": "ping", "id": None, "data": {"item": {"type": "ping"}}})
+    reply = helpdesks.post("intercom", body.encode(), signed("intercom", body.encode()))
+    assert reply.status == 200, reply.text
+    assert json.loads(reply.body) == {"ok": True, "duplicate": False, "events": 0, "ignored": "ping"}
+    assert helpdesks.count(WebhookDelivery, WebhookDelivery.status == "ignored") == 1
