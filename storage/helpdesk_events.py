@@ -173,9 +173,21 @@ def mark_received_parsed(db: Writer, counts: Mapping[int, int]) -> None:
 
 
 def deliveries_with_status(
-    session: Session, status: str, provider: str | None = None, received_before: datetime | None = None
+    session: Session,
+    status: str,
+    provider: str | None = None,
+    received_before: datetime | None = None,
+    after_id: int = 0,
+    limit: int = 200,
 ) -> list[WebhookDelivery]:
-    query = select(WebhookDelivery).where(WebhookDelivery.status == status).order_by(WebhookDelivery.id)
+    """Up to `limit` kept deliveries with `status`, in id order from after `after_id` (a page at a time:
+    a long outage can leave many, and each holds its raw body)."""
+    query = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.status == status, WebhookDelivery.id > after_id)
+        .order_by(WebhookDelivery.id)
+        .limit(limit)
+    )
     if provider:
         query = query.where(WebhookDelivery.provider == provider)
     if received_before is not None:

@@ -163,10 +163,13 @@ def replay_failed(
     return _read_again(factory, providers, "failed", provider_name, None)
 
 
-def finish_received(factory: SessionFactory, providers: Mapping[str, Provider], before: datetime) -> tuple[int, int]:
+def finish_received(
+    factory: SessionFactory, providers: Mapping[str, Provider], before: datetime, limit: int = 2000
+) -> tuple[int, int]:
     """Store the outcomes of deliveries kept before `before` but never stored (the process that kept
-    them stopped first), read again from their raw bodies; (stored, now failing)."""
-    return _read_again(factory, providers, "received", None, before)
+    them stopped first), read again from their raw bodies; (stored, now failing). At most `limit` a
+    call: it runs in the scheduler's tick, which must not stall behind a backlog; the next tick goes on."""
+    return _read_again(factory, providers, "received", None, before, limit)
 
 
 def _read_again(
@@ -175,30 +178,44 @@ def _read_again(
     status: str,
     provider_name: str | None,
     before: datetime | None,
+    limit: int | None = None,
 ) -> tuple[int, int]:
-    with factory() as session:
-        kept = [
-            (d.id, d.provider, d.body, d.headers)
-            for d in deliveries_with_status(session, status, provider_name, before)
-        ]
-    read = failing = 0
-    for delivery_id, name, body, headers in kept:
-        provider = providers.get(name)
-        parsed, problem = _parse(provider, body, json.loads(headers)) if provider else (None, f"no helpdesk {name!r}")
-        try:
-            with transaction(factory) as session:
-                if parsed is not None:
-                    set_delivery_outcome(session, delivery_id, "received" if parsed.events else "ignored", None, 0)
-                    rows = [_row(name, event) for event in parsed.events]
-                    store_outcomes(session, [Outcomes(delivery_id, name, rows, parsed.agent_ids)])
-                    read += 1
-                    continue
-        except Exception as error:  # the database refuses what it says: kept for a replay after a fix
-            problem = f"its events could not be stored: {type(error).__name__}"
-        with transaction(factory) as session:
-            set_delivery_outcome(session, delivery_id, "failed", problem, 0)
-        failing += 1
+    read = failing = last_id = 0
+    while limit is None or read + failing < limit:
+        with factory() as session:
+            page = [
+                (d.id, d.provider, d.body, d.headers)
+                for d in deliveries_with_status(session, status, provider_name, before, after_id=last_id)
+            ]
+        if not page:
+            break
+        for delivery_id, name, body, headers in page[: None if limit is None else limit - read - failing]:
+            last_id = delivery_id
+            if _read_one(factory, providers, delivery_id, name, body, headers):
+                read += 1
+            else:
+                failing += 1
     return read, failing
+
+
+def _read_one(
+    factory: SessionFactory, providers: Mapping[str, Provider], delivery_id: int, name: str, body: bytes, headers: str
+) -> bool:
+    """Read a kept delivery again and store its outcomes; False (and marked failed, with why) if it fails."""
+    provider = providers.get(name)
+    parsed, problem = _parse(provider, body, json.loads(headers)) if provider else (None, f"no helpdesk {name!r}")
+    try:
+        with transaction(factory) as session:
+            if parsed is not None:
+                set_delivery_outcome(session, delivery_id, "received" if parsed.events else "ignored", None, 0)
+                rows = [_row(name, event) for event in parsed.events]
+                store_outcomes(session, [Outcomes(delivery_id, name, rows, parsed.agent_ids)])
+                return True
+    except Exception as error:  # the database refuses what it says: kept for a replay after a fix
+        problem = f"its events could not be stored: {type(error).__name__}"
+    with transaction(factory) as session:
+        set_delivery_outcome(session, delivery_id, "failed", problem, 0)
+    return False
 
 
 def _parse(provider: Provider, body: bytes, headers: Mapping[str, str]) -> tuple[ParsedPayload | None, str]:

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from jobs.helpdesk.ingest import Delivery, Ingested, finish_received, keep, prepare
+from jobs.helpdesk.ingest import Delivery, Ingested, finish_received, keep, prepare, replay_failed
 from jobs.helpdesk.ingest_queue import WebhookIngest
 from jobs.helpdesk.providers import PROVIDERS
 from storage.db import make_session_factory, write_connection
@@ -175,6 +175,24 @@ def test_a_delivery_kept_by_a_process_that_stopped_before_storing_its_events_is_
     assert count(engine, WebhookDelivery, WebhookDelivery.status == "parsed", WebhookDelivery.events == 1) == 2
     assert count(engine, HelpdeskEvent) == 2
     assert finish_received(factory, PROVIDERS, NOW + timedelta(minutes=2)) == (0, 0)
+
+
+def test_the_sweep_finishes_a_backlog_a_limited_number_at_a_time_and_the_next_call_goes_on(engine: Engine) -> None:
+    with write_connection(engine) as connection:
+        keep(connection, [generic(f"evt-{n}", ticket=f"T-{n}") for n in range(5)])
+    factory, later = make_session_factory(engine), NOW + timedelta(minutes=2)
+    assert finish_received(factory, PROVIDERS, later, limit=3) == (3, 0)
+    assert count(engine, WebhookDelivery, WebhookDelivery.status == "received") == 2
+    assert finish_received(factory, PROVIDERS, later, limit=3) == (2, 0)
+    assert count(engine, HelpdeskEvent) == 5
+
+
+def test_a_replay_reads_each_failed_delivery_once_and_stops_when_some_still_fail(engine: Engine) -> None:
+    unreadable = [prepare(PROVIDERS["generic"], f"not json {n}".encode(), {}, NOW) for n in range(3)]
+    with write_connection(engine) as connection:
+        keep(connection, [*unreadable, generic("evt-1")])
+    assert replay_failed(make_session_factory(engine), PROVIDERS) == (0, 3)
+    assert count(engine, WebhookDelivery, WebhookDelivery.status == "failed") == 3
 
 
 def test_events_the_database_refuses_are_left_received_for_the_sweep_and_the_rest_of_the_batch_stored(
