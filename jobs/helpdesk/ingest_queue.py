@@ -16,8 +16,8 @@ request costs there is mostly waiting for its commit at all (see the README's fi
 
 What it gives up: events reach the database some milliseconds after the answer, not with it. Nothing
 is lost in between: the raw delivery is committed as received first, and one a process did not finish
-(killed, or the database refused it) is read again from its body by jobs/helpdesk/ingest.finish_received
-on the next scheduler tick.
+(killed, the database refused it, or more than CAPACITY were waiting) is read again from its body by
+jobs/helpdesk/ingest.finish_received on the next scheduler tick.
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ MAX_GROUP = 64
 MAX_BATCH = 512
 # Seconds the storing thread lets events gather after it wakes, so that a batch is more than a few.
 LINGER = 0.02
+# Deliveries whose events a process holds in memory at most: past it (the database far slower than the
+# senders), more are left received in the database for the scheduler's sweep to read again.
+CAPACITY = 20_000
 # Agent ids a process remembers having stored (to skip writing them again): past this, it starts over.
 MAX_KNOWN_AGENT_IDS = 10_000
 
@@ -59,6 +62,7 @@ class WebhookIngest:
         max_group: int = MAX_GROUP,
         max_batch: int = MAX_BATCH,
         linger: float = LINGER,
+        capacity: int = CAPACITY,
     ) -> None:
         engine = factory.kw.get("bind")
         if not isinstance(engine, Engine):
@@ -67,12 +71,14 @@ class WebhookIngest:
         self._group: GroupCommit[Delivery, Ingested] = GroupCommit(self.keep, max_group)
         self._max_batch = max_batch
         self._linger = linger
+        self._capacity = capacity
         self._known: dict[tuple[str, str], str] = {}  # email by (provider, agent id), as stored
         self._queued: deque[Outcomes] = deque()
         self._unstored = 0  # queued, or being stored
         self._changed = threading.Condition()
         self._storer: threading.Thread | None = None
         self.store_failures = 0  # deliveries whose events this process could not store (left to the sweep)
+        self.left_to_sweep = 0  # deliveries not held because `capacity` was reached (left to the sweep)
 
     def ingest(self, provider: Provider, body: bytes, headers: Mapping[str, str], now: datetime) -> Ingested:
         """Keep and read one delivery; returns once it is committed (or raises when it could not be)."""
@@ -125,6 +131,17 @@ class WebhookIngest:
         if not outcomes:
             return
         with self._changed:
+            room = max(0, self._capacity - self._unstored)
+            if len(outcomes) > room:
+                if not self.left_to_sweep:
+                    log.warning(
+                        "%d webhook deliveries wait for their events to be stored: the sweep takes the rest",
+                        self._unstored,
+                    )
+                self.left_to_sweep += len(outcomes) - room
+                outcomes = outcomes[:room]
+                if not outcomes:
+                    return
             if self._storer is None:
                 # Started on first use, in the process that uses it (after gunicorn's fork).
                 self._storer = threading.Thread(target=self._store_forever, name="webhook-events", daemon=True)

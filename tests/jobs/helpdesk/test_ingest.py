@@ -195,6 +195,17 @@ def test_a_replay_reads_each_failed_delivery_once_and_stops_when_some_still_fail
     assert count(engine, WebhookDelivery, WebhookDelivery.status == "failed") == 3
 
 
+def test_past_its_capacity_a_process_leaves_the_events_of_what_it_keeps_to_the_sweep(engine: Engine) -> None:
+    ingest = WebhookIngest(make_session_factory(engine), capacity=2, linger=5)  # nothing stored for 5 s
+    answers = [ingest.submit(generic(f"evt-{n}", ticket=f"T-{n}")) for n in range(3)]
+    assert answers == [Ingested(duplicate=False, events=1)] * 3  # every delivery kept and answered
+    assert (ingest.unstored, ingest.left_to_sweep) == (2, 1)
+    assert ingest.flush(10)
+    assert count(engine, WebhookDelivery, WebhookDelivery.status == "parsed") == 2
+    assert finish_received(make_session_factory(engine), PROVIDERS, NOW + timedelta(minutes=2)) == (1, 0)
+    assert count(engine, HelpdeskEvent) == 3
+
+
 def test_events_the_database_refuses_are_left_received_for_the_sweep_and_the_rest_of_the_batch_stored(
     engine: Engine, ingest: WebhookIngest
 ) -> None:
