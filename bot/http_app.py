@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from bot.event_inbox import EventInbox
-from bot.logging_setup import log_request
 from bot.slack_app import SlackApp
 from bot.slack_edge import SlackEdge
 from bot.webhook_edge import WebhookEdge
@@ -99,6 +98,13 @@ class RequestLog:
             status, headers, body = error(500, f"internal error (request id {request_id})")
         start_response(status, [*headers, ("Content-Length", str(len(body))), ("X-Request-Id", request_id)])
         latency_ms = round((time.perf_counter() - started) * 1000, 2)
-        method = environ.get("REQUEST_METHOD", "")
-        log_request(log, method, environ.get("PATH_INFO", ""), int(status[:3]), latency_ms, request_id)
+        code, method, path = int(status[:3]), environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+        log.info(
+            "%s %s %s %.2fms",
+            method,
+            path,
+            code,
+            latency_ms,
+            extra={"request_id": request_id, "method": method, "path": path, "status": code, "latency_ms": latency_ms},
+        )
         return [body] if method != "HEAD" else []

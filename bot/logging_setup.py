@@ -6,14 +6,10 @@ import atexit
 import json
 import logging
 import logging.handlers
-import os
 import queue
 import sys
 import threading
-import time
 from datetime import UTC, datetime
-from json.encoder import encode_basestring_ascii as json_string
-from typing import NamedTuple
 
 # Extra fields a log call may pass (logger.info("…", extra={...})) that the JSON format keeps.
 EXTRA_FIELDS = ("request_id", "method", "path", "status", "latency_ms", "event_id", "kind")
@@ -53,58 +49,6 @@ class _ExtrasQueueHandler(logging.handlers.QueueHandler):
         return record
 
 
-class RequestLine(NamedTuple):
-    """One request's log line, queued as it is rather than as a LogRecord: making a record and formatting
-    it through the logging machinery cost about a sixth of a Slack event's CPU (bench_http, py-spy)."""
-
-    logger: str
-    created: float
-    method: str
-    path: str
-    status: int
-    latency_ms: float
-    request_id: str
-
-    @property
-    def message(self) -> str:
-        return f"{self.method} {self.path} {self.status} {self.latency_ms:.2f}ms"
-
-    def as_json(self, pid: int) -> str:
-        """What JsonFormatter writes for the same line, key for key."""
-        stamp = datetime.fromtimestamp(self.created, UTC).isoformat(timespec="milliseconds")
-        return (
-            f'{{"time": "{stamp}", "level": "INFO", "logger": {json_string(self.logger)}, "pid": {pid}, '
-            f'"message": {json_string(self.message)}, "request_id": {json_string(self.request_id)}, '
-            f'"method": {json_string(self.method)}, "path": {json_string(self.path)}, "status": {self.status}, '
-            f'"latency_ms": {self.latency_ms!r}}}'
-        )
-
-    def as_record(self) -> logging.LogRecord:
-        record = logging.makeLogRecord({"name": self.logger, "levelno": logging.INFO, "levelname": "INFO"})
-        record.msg, record.created = self.message, self.created
-        record.msecs = self.created % 1 * 1000
-        for name in ("request_id", "method", "path", "status", "latency_ms"):
-            setattr(record, name, getattr(self, name))
-        return record
-
-
-def log_request(
-    logger: logging.Logger, method: str, path: str, status: int, latency_ms: float, request_id: str
-) -> None:
-    """Log one request at INFO: a line with its method, path, status and latency, and its id."""
-    if not logger.isEnabledFor(logging.INFO):
-        return
-    writer = _writer
-    if writer is None:  # logging not set up by configure_logging (a test, say): an ordinary record
-        extra = {"request_id": request_id, "method": method, "path": path, "status": status, "latency_ms": latency_ms}
-        logger.info("%s %s %s %.2fms", method, path, status, latency_ms, extra=extra)
-        return
-    writer.put(RequestLine(logger.name, time.time(), method, path, status, latency_ms, request_id))
-
-
-Queued = logging.LogRecord | RequestLine | None  # None: stop
-
-
 class _LineWriter:
     """One thread that formats queued records and writes what has queued in one write.
 
@@ -112,10 +56,9 @@ class _LineWriter:
     that gives it up queues to get it back (bench_http: a line per request cost 0.06 ms of CPU).
     """
 
-    def __init__(self, records: queue.SimpleQueue[Queued], formatter: logging.Formatter) -> None:
+    def __init__(self, records: queue.SimpleQueue[logging.LogRecord | None], formatter: logging.Formatter) -> None:
         self._records = records
         self._formatter = formatter
-        self._pid = os.getpid()  # made again in each worker, after the fork
         self._stream = sys.stderr
         self._thread = threading.Thread(target=self._write_forever, name="log-writer", daemon=True)
         self._thread.start()
@@ -135,14 +78,7 @@ class _LineWriter:
             if None in batch:
                 return
 
-    def put(self, line: RequestLine) -> None:
-        self._records.put(line)
-
-    def _format(self, record: logging.LogRecord | RequestLine) -> str:
-        if isinstance(record, RequestLine):
-            if isinstance(self._formatter, JsonFormatter):
-                return record.as_json(self._pid)
-            record = record.as_record()
+    def _format(self, record: logging.LogRecord) -> str:
         try:
             return self._formatter.format(record)
         except Exception as error:  # a bad format string in a log call must not stop the logging
@@ -176,7 +112,7 @@ def configure_logging(level: str, log_format: str) -> None:
     """
     global _writer
     stop_logging()
-    records: queue.SimpleQueue[Queued] = queue.SimpleQueue()
+    records: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
     _writer = _LineWriter(records, JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [_ExtrasQueueHandler(records)]  # type: ignore[arg-type]

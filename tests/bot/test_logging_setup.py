@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from collections.abc import Iterator
 
 import pytest
 
-from bot.logging_setup import configure_logging, log_request, stop_logging
+from bot.logging_setup import configure_logging, stop_logging
 
 
 @pytest.fixture
@@ -57,46 +56,3 @@ def test_a_record_that_cannot_be_formatted_does_not_stop_the_lines_after_it(
     err = capsys.readouterr().err
     assert "unformattable log record from tandem.test: TypeError" in err
     assert err.rstrip().endswith("still logging")
-
-
-@pytest.mark.usefixtures("restore_logging")
-def test_a_request_line_is_written_as_the_same_json_a_record_with_its_fields_would_be(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    configure_logging("INFO", "json")
-    log = logging.getLogger("tandem.http")
-    log_request(log, "POST", '/webhooks/"odd"\u00e9', 200, 3.5, "abc123")
-    log.info(
-        "%s %s %s %.2fms",
-        "POST",
-        '/webhooks/"odd"\u00e9',
-        200,
-        3.5,
-        extra={
-            "request_id": "abc123",
-            "method": "POST",
-            "path": '/webhooks/"odd"\u00e9',
-            "status": 200,
-            "latency_ms": 3.5,
-        },
-    )
-    stop_logging()
-    fast, ordinary = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
-    assert fast.pop("time")[:16] == ordinary.pop("time")[:16]
-    assert fast == ordinary
-    assert fast["message"] == 'POST /webhooks/"odd"\u00e9 200 3.50ms' and fast["pid"] == os.getpid()
-
-
-@pytest.mark.usefixtures("restore_logging")
-def test_a_request_line_reads_as_any_other_line_in_the_text_format_and_respects_the_level(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    configure_logging("INFO", "text")
-    log = logging.getLogger("tandem.http")
-    log_request(log, "GET", "/healthz", 200, 0.25, "r-1")
-    logging.getLogger().setLevel("WARNING")
-    log_request(log, "GET", "/readyz", 200, 0.25, "r-2")
-    stop_logging()
-    lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 1
-    assert lines[0].endswith(" INFO tandem.http GET /healthz 200 0.25ms request_id=r-1")
