@@ -29,27 +29,26 @@ down_revision = "0009"
 branch_labels = None
 depends_on = None
 
+
+def _revision_0008() -> ModuleType:
+    """The migration whose sums this one splits: its SQL pieces are reused, and its upgrade is the downgrade."""
+    path = Path(__file__).with_name("0008_helpdesk_weeks.py")
+    spec = importlib.util.spec_from_file_location("tandem_migration_0008", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_0008 = _revision_0008()
 PART_EVENTS = 256
-KEYS = "week, provider, group_key, agent_email, agent_id"
+KEYS = _0008.KEYS
 COUNTS = ("events", "solved", "reopened", "rated", "satisfied")
 TIMES = ("first_response_times", "resolution_times")
 COLUMNS = f"{KEYS}, part, {', '.join(COUNTS)}, {', '.join(TIMES)}"
-SQLITE_WEEK = "CAST((julianday({at}) - 2440591.5) / 7 AS INTEGER)"
-POSTGRES_WEEK = "CAST(floor((extract(epoch FROM {at}) - 345600) / 604800) AS INTEGER)"
-SATISFIED = "CASE WHEN {e}.kind = 'rated' AND ({e}.rating_good = {true} OR {e}.rating_score >= 4) THEN 1 ELSE 0 END"
-
-
-def _joined(column: str) -> str:
-    """Comma-joined times of the existing row and the new ones, NULL while there are none."""
-    return (
-        f"{column} = CASE WHEN excluded.{column} IS NULL THEN helpdesk_weeks.{column} "
-        f"WHEN helpdesk_weeks.{column} IS NULL THEN excluded.{column} "
-        f"ELSE helpdesk_weeks.{column} || ',' || excluded.{column} END"
-    )
-
-
+SQLITE_WEEK, POSTGRES_WEEK, SATISFIED = _0008.SQLITE_WEEK, _0008.POSTGRES_WEEK, _0008.SATISFIED
 UPSERT = f"ON CONFLICT ({KEYS}, part) DO UPDATE SET " + ", ".join(
-    [*(f"{count} = helpdesk_weeks.{count} + excluded.{count}" for count in COUNTS), *map(_joined, TIMES)]
+    [*(f"{count} = helpdesk_weeks.{count} + excluded.{count}" for count in COUNTS), *map(_0008._joined, TIMES)]
 )
 
 
@@ -153,17 +152,7 @@ def downgrade() -> None:
     if _postgres():
         op.execute("DROP FUNCTION IF EXISTS helpdesk_weeks_add()")
     op.drop_table("helpdesk_weeks")
-    _revision_0008().upgrade()
-
-
-def _revision_0008() -> ModuleType:
-    """The migration this one replaces the sums of: its upgrade builds them again, one row a key."""
-    path = Path(__file__).with_name("0008_helpdesk_weeks.py")
-    spec = importlib.util.spec_from_file_location("tandem_migration_0008", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    _0008.upgrade()
 
 
 def _postgres() -> bool:
