@@ -95,10 +95,7 @@ def _refill(week: str, joined: str, true: str) -> str:
 
 
 def upgrade() -> None:
-    op.execute("DROP TRIGGER IF EXISTS helpdesk_weeks_add" + (" ON helpdesk_events" if _postgres() else ""))
-    if _postgres():
-        op.execute("DROP FUNCTION IF EXISTS helpdesk_weeks_add()")
-    op.drop_table("helpdesk_weeks")
+    _0008.downgrade()  # its trigger, function and table of one row a key
     op.create_table(
         "helpdesk_weeks",
         sa.Column("week", sa.Integer(), nullable=False),
@@ -148,10 +145,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP TRIGGER IF EXISTS helpdesk_weeks_add" + (" ON helpdesk_events" if _postgres() else ""))
-    if _postgres():
-        op.execute("DROP FUNCTION IF EXISTS helpdesk_weeks_add()")
-    op.drop_table("helpdesk_weeks")
+    _0008.downgrade()  # the same names: this migration's trigger, function and table
     _0008.upgrade()
 
 
