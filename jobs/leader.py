@@ -35,7 +35,8 @@ class SchedulerLeader:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._thread.join(timeout=5)
+        if self._thread.ident is not None:  # a process stopped before it started campaigning
+            self._thread.join(timeout=5)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None

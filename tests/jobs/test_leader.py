@@ -26,3 +26,10 @@ def test_exactly_one_of_several_processes_runs_the_scheduler(engine: Engine) -> 
     finally:
         for leader in leaders:
             leader.stop()
+
+
+def test_it_stops_cleanly_when_it_never_started(engine: Engine) -> None:
+    # A worker can exit before it starts campaigning (a failed start-up): its stop must not raise.
+    leader = SchedulerLeader(engine, BackgroundScheduler)
+    leader.stop()
+    assert not leader.is_leader
