@@ -9,6 +9,8 @@ it (jobs/helpdesk/ingest_queue.py); the counts are read once no delivery waits f
 
   1. throughput: `tandem serve` on a fresh database, warmed up, then --duration seconds of load;
   2. the same gunicorn configuration serving a Flask route that only returns 200, sent the same requests;
+     and, for scale (on SQLite), the issue's yardstick: a plain WSGI endpoint inserting each body into
+     SQLite in WAL mode, nothing else (benchmarks/bare_server.py --sqlite-insert);
   3. burst: a fresh database, 10,000 distinct events each sent twice (20,000 requests, the two copies
      of an event at the same moment on two connections): exactly 10,000 must be stored.
 
@@ -104,6 +106,7 @@ end
 
 # The Flask bare endpoint, as measured since issue 5 was filed (benchmarks/bare_server.py).
 BARE_SERVER = [sys.executable, str(ROOT / "benchmarks" / "bare_server.py"), "--flask"]
+INSERT_SERVER = [sys.executable, str(ROOT / "benchmarks" / "bare_server.py"), "--sqlite-insert"]
 
 
 # -- the requests -----------------------------------------------------------------------------------------
@@ -385,6 +388,11 @@ def main() -> None:
             with running(BARE_SERVER, bare_env, work / "bare.log") as server:
                 load.run(warmup_file, 2)
                 bare = load.run(requests_file, options.duration, server.pid)
+            inserting = None
+            if not options.database_url:
+                with running(INSERT_SERVER, bare_env, work / "insert.log") as server:
+                    load.run(warmup_file, 2)
+                    inserting = load.run(requests_file, options.duration, server.pid)
 
             burst_url = databases.fresh("burst")
             hooks = [payloads.make(n, "burst", time.time()) for n in range(options.burst)]
@@ -397,7 +405,7 @@ def main() -> None:
             path.unlink(missing_ok=True)
 
     stored = (after[0] - before[0], after[1] - before[1])
-    report(options, work, settings, tandem, bare, stored, unique, bursted, burst_rows)
+    report(options, work, settings, tandem, bare, inserting, stored, unique, bursted, burst_rows)
 
 
 def report(
@@ -406,6 +414,7 @@ def report(
     settings: Any,
     tandem: dict[str, Any],
     bare: dict[str, Any],
+    inserting: dict[str, Any] | None,
     stored: tuple[int, int],
     unique: int,
     bursted: BurstResult,
@@ -423,11 +432,18 @@ def report(
         f"machine: {os.cpu_count()} cores; database: {backend}; server: gunicorn gthread {settings.workers} workers"
         f" x {settings.threads} threads; wrk -t{options.wrk_threads} -c{options.connections} -d{options.duration}s"
     )
-    for name, r in (("tandem /webhooks/*", tandem), ("bare 200 endpoint", bare)):
+    servers = [("tandem /webhooks/*", tandem), ("bare 200 endpoint", bare)]
+    servers += [("bare SQLite insert", inserting)] if inserting else []
+    for name, r in servers:
         print(
             f"{name:20} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p90 {r['p90_ms']:6.2f} ms  "
             f"p99 {r['p99_ms']:6.2f} ms  requests {r['requests']}  non-2xx {r['non_2xx']}  "
             f"socket errors {r['socket_errors']}  server CPU {r['cpu_ms']:.2f} ms/request  load {r['load']:.1f}"
+        )
+    if inserting:
+        print(
+            f"for scale: the SQLite-inserting endpoint reaches {inserting['rps'] / bare['rps']:.2f} of the bare one; "
+            f"tandem reaches {tandem['rps'] / inserting['rps']:.2f} of it"
         )
     repeats = max(0, tandem["requests"] - unique)
     print(
