@@ -6,13 +6,14 @@ group or agent mapping added later attributes the events that came before it too
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, Dialect, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -114,6 +115,32 @@ def store_deliveries(db: Writer, rows: Sequence[Mapping[str, Any]]) -> dict[tupl
     ordered = sorted(rows, key=lambda row: (row["provider"], row["delivery_key"]))
     stored = db.execute(_on(db).delivery, ordered)
     return {(provider, key): delivery_id for delivery_id, provider, key in stored}
+
+
+def store_delivery_alone(connection: sqlite3.Connection, dialect: Dialect, row: Mapping[str, Any]) -> int | None:
+    """Keep one delivery (a `delivery_row`) in one statement on a SQLite connection in autocommit mode
+    (storage.db.own_autocommit_connection); its id, or None when it was stored before.
+
+    The DB-API directly, without SQLAlchemy's statement execution, which cost as much CPU as the insert
+    itself; the values are converted by the columns' own types, as SQLAlchemy would store them."""
+    sql, convert = _delivery_insert(dialect)
+    cursor = connection.execute(sql, [to_column(row[name]) for name, to_column in convert])
+    return cursor.lastrowid if cursor.rowcount == 1 else None
+
+
+@cache
+def _delivery_insert(dialect: Dialect) -> tuple[str, list[tuple[str, Callable[[Any], Any]]]]:
+    """The insert `store_delivery_alone` runs on `dialect`, and each column's name and value conversion."""
+    table = WebhookDelivery.__table__
+    columns = [column for column in table.columns if column.name != "id"]
+    convert = [(column.name, column.type.bind_processor(dialect) or _unchanged) for column in columns]
+    names = ", ".join(column.name for column in columns)
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {table.name} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING", convert
+
+
+def _unchanged(value: Any) -> Any:
+    return value
 
 
 def storable(text: str) -> str:

@@ -15,11 +15,14 @@ tick), as `tandem webhooks replay` reads failed ones again after a fix: the raw 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
+
+from sqlalchemy import Dialect
 
 from jobs.helpdesk.events import OutcomeEvent, ParsedPayload, PayloadError
 from jobs.helpdesk.providers import MAX_SECONDS, Provider
@@ -32,6 +35,7 @@ from storage.helpdesk_events import (
     mark_received_parsed,
     set_delivery_outcome,
     store_deliveries,
+    store_delivery_alone,
     store_event_rows,
     ticket_created_at,
 )
@@ -98,18 +102,26 @@ def keep(db: Writer, deliveries: Sequence[Delivery]) -> list[tuple[Ingested, Out
         first.setdefault((delivery.provider, delivery.key), index)
     ids = store_deliveries(db, [deliveries[index].row for index in first.values()])
     new = {first[key]: delivery_id for key, delivery_id in ids.items()}  # delivery id by index, of those kept
-    kept: list[tuple[Ingested, Outcomes | None]] = []
-    for index, delivery in enumerate(deliveries):
-        delivery_id, parsed = new.get(index), delivery.parsed
-        if delivery_id is None:
-            kept.append((Ingested(duplicate=True), None))
-        elif parsed is None:
-            kept.append((Ingested(duplicate=False, problem=delivery.problem), None))
-        else:
-            outcomes = Outcomes(delivery_id, delivery.provider, delivery.events, parsed.agent_ids)
-            answer = Ingested(duplicate=False, events=len(delivery.events), ignored=parsed.ignored)
-            kept.append((answer, outcomes if delivery.events else None))
-    return kept
+    return [_kept(delivery, new.get(index)) for index, delivery in enumerate(deliveries)]
+
+
+def keep_alone(
+    connection: sqlite3.Connection, dialect: Dialect, delivery: Delivery
+) -> tuple[Ingested, Outcomes | None]:
+    """`keep` for one delivery, in one autocommit statement on SQLite (storage.db.own_autocommit_connection)."""
+    return _kept(delivery, store_delivery_alone(connection, dialect, delivery.row))
+
+
+def _kept(delivery: Delivery, delivery_id: int | None) -> tuple[Ingested, Outcomes | None]:
+    """A delivery's answer, and its events to store; `delivery_id` None: it was kept before (a duplicate)."""
+    parsed = delivery.parsed
+    if delivery_id is None:
+        return Ingested(duplicate=True), None
+    if parsed is None:
+        return Ingested(duplicate=False, problem=delivery.problem), None
+    outcomes = Outcomes(delivery_id, delivery.provider, delivery.events, parsed.agent_ids)
+    answer = Ingested(duplicate=False, events=len(delivery.events), ignored=parsed.ignored)
+    return answer, outcomes if delivery.events else None
 
 
 def store_outcomes(

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from jobs.helpdesk.ingest import Delivery, Ingested, finish_received, keep, prepare, replay_failed
 from jobs.helpdesk.ingest_queue import WebhookIngest
 from jobs.helpdesk.providers import PROVIDERS
-from storage.db import make_session_factory, write_connection
+from storage.db import make_session_factory, sqlite_file, write_connection
 from storage.models import HelpdeskAgentId, HelpdeskEvent, WebhookDelivery
 from tests.waiting import wait_until
 
@@ -92,6 +92,23 @@ def test_concurrent_copies_of_a_delivery_are_stored_once_and_all_but_one_answere
     assert all(result.events == 1 for result in results if not result.duplicate)
     assert ingest.flush(10)
     assert count(engine, WebhookDelivery) == count(engine, HelpdeskEvent) == 4
+
+
+def test_on_sqlite_a_delivery_kept_alone_is_stored_as_a_group_keeps_it(engine: Engine, ingest: WebhookIngest) -> None:
+    if sqlite_file(engine) is None:
+        pytest.skip("each sender keeps its own delivery on SQLite only; PostgreSQL commits them in groups")
+    alone, grouped = generic("evt-a"), generic("evt-g")
+    assert ingest.submit(alone) == Ingested(duplicate=False, events=1)
+    assert ingest.keep([grouped]) == [Ingested(duplicate=False, events=1)]
+    assert ingest.submit(grouped) == ingest.submit(alone) == Ingested(duplicate=True)
+    assert ingest.flush(10)
+    columns = [column for column in WebhookDelivery.__table__.columns if column.name not in ("id", "delivery_key")]
+    with engine.connect() as connection:
+        kept = connection.execute(select(*columns).order_by(WebhookDelivery.id)).all()
+    assert [tuple(row) for row in kept] == [
+        (delivery.row["provider"], NOW, delivery.row["headers"], delivery.row["body"], "parsed", None, 1)
+        for delivery in (alone, grouped)
+    ]
 
 
 def test_a_group_stores_what_one_delivery_after_the_other_would(engine: Engine, ingest: WebhookIngest) -> None:
