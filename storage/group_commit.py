@@ -1,7 +1,7 @@
 """Concurrent writes committed in groups: one transaction (and one commit, and one turn of SQLite's writer
 lock) for the writes that arrive together, each sender answered only once its own write is committed.
-Used by the webhook ingest to keep deliveries before their answers (jobs/helpdesk/ingest_queue.py); knows
-nothing of what it writes.
+Used by the webhook ingest on PostgreSQL to keep deliveries before their answers (on SQLite each sender
+keeps its own: jobs/helpdesk/ingest_queue.py says why); knows nothing of what it writes.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""Webhook ingest on each backend's real database: deliveries that arrive together are kept together
-(storage.group_commit), each sender is answered only once its own delivery is committed, its events are
-stored after, and a group stores exactly what one by one would. A delivery whose events a process did not
+"""Webhook ingest on each backend's real database: deliveries that arrive together are kept together on
+PostgreSQL (storage.group_commit) and each by its own sender on SQLite; either way each sender is answered
+only once its own delivery is committed, its events are stored after, and a group stores exactly what one
+by one would. A delivery whose events a process did not
 store is finished from its raw body by the sweep.
 """
 
