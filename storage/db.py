@@ -106,6 +106,8 @@ def sqlite_file(bind: Any) -> str | None:
 
 
 _own_connections = threading.local()
+# Database files a thread keeps its own connection to at most (a server has one; a test run has many).
+OWN_CONNECTIONS_PER_THREAD = 4
 
 
 def own_autocommit_connection(engine: Engine) -> sqlite3.Connection:
@@ -128,6 +130,8 @@ def own_autocommit_connection(engine: Engine) -> sqlite3.Connection:
     connections: dict[tuple[int, str], sqlite3.Connection] = _own_connections.__dict__.setdefault("by_file", {})
     connection = connections.get(key)
     if connection is None:
+        if len(connections) >= OWN_CONNECTIONS_PER_THREAD:
+            connections.pop(next(iter(connections))).close()  # the oldest: this thread is not using it now
         connection = sqlite3.connect(database, timeout=SQLITE_BUSY_TIMEOUT_SECONDS, isolation_level=None)
         _configure_sqlite_connection(connection, None)
         connections[key] = connection

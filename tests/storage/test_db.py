@@ -3,6 +3,7 @@ meet the transactions that queue on the writer lock (neither may fail the other)
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +12,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from storage.db import make_engine, make_session_factory, own_autocommit_connection, sqlite_file, transaction
+from storage.db import (
+    OWN_CONNECTIONS_PER_THREAD,
+    make_engine,
+    make_session_factory,
+    own_autocommit_connection,
+    sqlite_file,
+    transaction,
+)
 
 
 @pytest.fixture
@@ -41,6 +49,16 @@ def test_each_thread_gets_a_connection_of_its_own_and_keeps_it(sqlite_engine: En
     assert mine.isolation_level is None
     assert mine.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert mine.execute("PRAGMA foreign_keys").fetchone() == (1,)
+
+
+def test_a_thread_keeps_connections_to_only_its_latest_few_files(tmp_path: Path) -> None:
+    engines = [make_engine(f"sqlite:///{tmp_path / f'db{n}.db'}") for n in range(OWN_CONNECTIONS_PER_THREAD + 1)]
+    first = own_autocommit_connection(engines[0])
+    later = [own_autocommit_connection(engine) for engine in engines[1:]]
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        first.execute("SELECT 1")
+    assert [connection.execute("SELECT 1").fetchone() for connection in later] == [(1,)] * len(later)
+    assert own_autocommit_connection(engines[0]) is not first
 
 
 def test_it_is_only_for_sqlite_database_files() -> None:
