@@ -4,10 +4,10 @@ in batches on one background thread after it.
 Keeping (jobs/helpdesk/ingest.keep) is all a sender waits for, and how depends on the database:
 - SQLite file: each sender's thread keeps its own delivery, in one autocommit statement on a connection
   of its own (storage.db.own_autocommit_connection), outside the writer lock. SQLite's write lock is then
-  held only inside that statement, where Python's GIL is not needed. The group commit below cost about
-  0.3 ms of CPU a webhook more on SQLite (bench_ingest, interleaved runs: 0.73-0.86 ms a webhook against
-  0.88-1.06, 2,100-3,100 events/s against 1,600-2,000): its writer gave the GIL up for each statement
-  while it held the lock, and every sender of the group slept and woke.
+  held only inside that statement, where Python's GIL is not needed. The group commit below costs more
+  on SQLite: its writer gave the GIL up for each statement while it held the lock, and every sender of
+  the group slept and woke (bench_ingest's load, interleaved runs of both: 1,900-2,400 events/s and
+  0.87-1.09 ms of CPU a webhook alone, against 1,550-1,700 and 0.99-1.10 ms in groups).
 - PostgreSQL: deliveries that arrive together share a transaction and a commit (storage/group_commit.py),
   each sender answered once its own delivery is committed; a commit there waits for the disk.
 Their events, with the agent ids they reveal and the row trigger that sums them per week, are stored a
