@@ -116,9 +116,8 @@ def own_autocommit_connection(engine: Engine) -> sqlite3.Connection:
     For single-statement writes on a hot path (keeping a helpdesk webhook before its answer), outside the
     writer lock. In autocommit each statement is its own transaction, so SQLite's write lock is held only
     inside one sqlite3_step, which runs without Python's GIL: the writer never holds the lock while it
-    waits for the GIL. Writers that queued on the writer lock and committed in groups did (a group's
-    statements and commit each give the GIL up and wait to get it back), and that convoy cost a webhook
-    0.3 ms of CPU (bench_ingest). Against a `transaction` writer, SQLite's busy timeout makes it wait:
+    waits for the GIL, as writers that queue on the writer lock and commit in groups do (figures in
+    jobs/helpdesk/ingest_queue.py). Against a `transaction` writer, SQLite's busy timeout makes it wait:
     pysqlite begins a transaction at its first write, and from then on holds the write lock, so such a
     statement can never slip between what a transaction read and what it writes.
     """

@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -117,20 +117,21 @@ def store_deliveries(db: Writer, rows: Sequence[Mapping[str, Any]]) -> dict[tupl
     return {(provider, key): delivery_id for delivery_id, provider, key in stored}
 
 
-def store_delivery_alone(connection: sqlite3.Connection, dialect: Dialect, row: Mapping[str, Any]) -> int | None:
+def store_delivery_alone(connection: sqlite3.Connection, row: Mapping[str, Any]) -> int | None:
     """Keep one delivery (a `delivery_row`) in one statement on a SQLite connection in autocommit mode
     (storage.db.own_autocommit_connection); its id, or None when it was stored before.
 
     The DB-API directly, without SQLAlchemy's statement execution, which cost as much CPU as the insert
     itself; the values are converted by the columns' own types, as SQLAlchemy would store them."""
-    sql, convert = _delivery_insert(dialect)
+    sql, convert = _delivery_insert()
     cursor = connection.execute(sql, [to_column(row[name]) for name, to_column in convert])
     return cursor.lastrowid if cursor.rowcount == 1 else None
 
 
 @cache
-def _delivery_insert(dialect: Dialect) -> tuple[str, list[tuple[str, Callable[[Any], Any]]]]:
-    """The insert `store_delivery_alone` runs on `dialect`, and each column's name and value conversion."""
+def _delivery_insert() -> tuple[str, list[tuple[str, Callable[[Any], Any]]]]:
+    """The insert `store_delivery_alone` runs, and each column's name and value conversion on SQLite."""
+    dialect = sqlite.dialect()
     table = WebhookDelivery.__table__
     columns = [column for column in table.columns if column.name != "id"]
     convert = [(column.name, column.type.bind_processor(dialect) or _unchanged) for column in columns]

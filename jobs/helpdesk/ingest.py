@@ -22,8 +22,6 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
 
-from sqlalchemy import Dialect
-
 from jobs.helpdesk.events import OutcomeEvent, ParsedPayload, PayloadError
 from jobs.helpdesk.providers import MAX_SECONDS, Provider
 from storage.db import SessionFactory, transaction
@@ -105,11 +103,9 @@ def keep(db: Writer, deliveries: Sequence[Delivery]) -> list[tuple[Ingested, Out
     return [_kept(delivery, new.get(index)) for index, delivery in enumerate(deliveries)]
 
 
-def keep_alone(
-    connection: sqlite3.Connection, dialect: Dialect, delivery: Delivery
-) -> tuple[Ingested, Outcomes | None]:
+def keep_alone(connection: sqlite3.Connection, delivery: Delivery) -> tuple[Ingested, Outcomes | None]:
     """`keep` for one delivery, in one autocommit statement on SQLite (storage.db.own_autocommit_connection)."""
-    return _kept(delivery, store_delivery_alone(connection, dialect, delivery.row))
+    return _kept(delivery, store_delivery_alone(connection, delivery.row))
 
 
 def _kept(delivery: Delivery, delivery_id: int | None) -> tuple[Ingested, Outcomes | None]:

@@ -98,7 +98,7 @@ class WebhookIngest:
         me = threading.get_ident()
         self._keeping.add(me)
         try:
-            answer, outcomes = keep_alone(own_autocommit_connection(self._engine), self._engine.dialect, delivery)
+            answer, outcomes = keep_alone(own_autocommit_connection(self._engine), delivery)
         finally:
             self._keeping.discard(me)
         if outcomes is not None:
