@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -214,7 +215,7 @@ def test_a_replay_reads_each_failed_delivery_once_and_stops_when_some_still_fail
 
 
 def test_past_its_capacity_a_process_leaves_the_events_of_what_it_keeps_to_the_sweep(engine: Engine) -> None:
-    ingest = WebhookIngest(make_session_factory(engine), capacity=2, linger=5)  # nothing stored for 5 s
+    ingest = WebhookIngest(make_session_factory(engine), capacity=2, linger=5, linger_step=5)  # nothing stored for 5 s
     answers = [ingest.submit(generic(f"evt-{n}", ticket=f"T-{n}")) for n in range(3)]
     assert answers == [Ingested(duplicate=False, events=1)] * 3  # every delivery kept and answered
     assert (ingest.unstored, ingest.left_to_sweep) == (2, 1)
@@ -222,6 +223,25 @@ def test_past_its_capacity_a_process_leaves_the_events_of_what_it_keeps_to_the_s
     assert count(engine, WebhookDelivery, WebhookDelivery.status == "parsed") == 2
     assert finish_received(make_session_factory(engine), PROVIDERS, NOW + timedelta(minutes=2)) == (1, 0)
     assert count(engine, HelpdeskEvent) == 3
+
+
+def test_a_lone_delivery_waits_one_step_for_company_not_the_whole_linger(engine: Engine) -> None:
+    ingest = WebhookIngest(make_session_factory(engine), linger=30, linger_step=0.01)
+    ingest.submit(generic("evt-1"))
+    assert ingest.flush(5)  # nothing more arrived in its first step: stored then, not after 30 s
+    assert count(engine, HelpdeskEvent) == 1
+
+
+def test_while_deliveries_keep_arriving_the_storer_waits_on_to_store_them_together(engine: Engine) -> None:
+    ingest = WebhookIngest(make_session_factory(engine), linger=30, linger_step=0.5)
+    started = time.monotonic()
+    for n in range(4):  # all within the storer's first step, which ends at 0.5 s
+        ingest.submit(generic(f"evt-{n}", ticket=f"T-{n}"))
+        time.sleep(0.1)
+    time.sleep(max(0.0, started + 0.6 - time.monotonic()))
+    assert ingest.unstored == 4  # more arrived in its first step, so it waits another before storing
+    assert ingest.flush(5)
+    assert count(engine, HelpdeskEvent) == 4
 
 
 def test_events_the_database_refuses_are_left_received_for_the_sweep_and_the_rest_of_the_batch_stored(
