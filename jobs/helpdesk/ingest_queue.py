@@ -19,10 +19,10 @@ delivery: the raw delivery is kept and answered, and the sweep marks it failed w
 of hundreds costs less per delivery than the groups of a few that arrive together (in one thread:
 0.05 ms a delivery in batches of 128 against 0.13 ms in groups of 8).
 
-What it gives up: events reach the database some milliseconds after the answer, not with it. Nothing
-is lost in between: the raw delivery is committed as received first, and one a process did not finish
-(killed, the database refused it, or more than CAPACITY were waiting) is read again from its body by
-jobs/helpdesk/ingest.finish_received on the next scheduler tick.
+What it gives up: events reach the database after the answer, not with it (a LINGER_STEP later alone,
+up to about LINGER under load). Nothing is lost in between: the raw delivery is committed as received
+first, and one a process did not finish (killed, the database refused it, or more than CAPACITY were
+waiting) is read again from its body by jobs/helpdesk/ingest.finish_received on the next scheduler tick.
 """
 
 from __future__ import annotations
