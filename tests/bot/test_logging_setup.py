@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Iterator
 
@@ -38,6 +39,7 @@ def test_every_line_logged_from_many_threads_is_written_once_as_json(capsys: pyt
     stop_logging()
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert len(lines) == 1600
+    assert {line["pid"] for line in lines} == {os.getpid()}
     assert {line["request_id"] for line in lines} == {f"{t}-{n}" for t in range(8) for n in range(200)}
     for t in range(8):
         mine = [line["message"] for line in lines if line["request_id"].startswith(f"{t}-")]
