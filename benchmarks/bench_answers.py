@@ -43,8 +43,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, select, text  # noqa: E402
 
-from benchmarks.bench_ingest import cpu_seconds  # noqa: E402
 from benchmarks.burst_client import Request, fire  # noqa: E402
+from benchmarks.serving import cpu_seconds  # noqa: E402
 from jobs.members import member_from_slack  # noqa: E402
 from storage.db import SessionFactory, make_engine, make_session_factory, transaction  # noqa: E402
 from storage.members import upsert_members  # noqa: E402

@@ -7,10 +7,12 @@ Drives, with wrk (Debian package `wrk`) and 32 concurrent connections:
   2. the same gunicorn configuration serving an app that only returns 200, sent the same posts: as a plain
      WSGI function (the Slack route's own stack, bot/slack_edge.py) and as a Flask route
      (benchmarks/bare_server.py).
+All three run side by side on ports of their own, each warmed up, then measured for --duration seconds in
+turn, --rounds times over (benchmarks/serving.py says why); ratios are the median of the rounds' ratios.
 Targets (issue 2): >= 1,000 requests/s, p99 < 100 ms, ratio to the bare endpoint >= 0.5 (held against
 the plain WSGI one; the Flask one is printed beside it).
 
-Run:  .venv/bin/python benchmarks/bench_http.py [--duration 10] [--connections 32] [--event user_change]
+Run:  .venv/bin/python benchmarks/bench_http.py [--duration 5] [--rounds 3] [--connections 32] [--event user_change]
 """
 
 from __future__ import annotations
@@ -18,20 +20,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shlex
-import subprocess
+import statistics
 import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_ingest import cpu_seconds  # noqa: E402
+from benchmarks.serving import Server, Wrk, combined, interleaved, ratios, round_line, running_all  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.slack_requests import sign  # noqa: E402
 from tests.slack_standin import BOT_TOKEN, SlackStandin, make_user  # noqa: E402
@@ -95,80 +96,13 @@ def write_requests(path: Path, count: int, event_type: str) -> None:
             out.write(f"{stamp}\t{sign(SECRET, stamp, body)}\t{body.decode()}\n")
 
 
-def wait_ready(port: int, path: str, process: subprocess.Popen[bytes]) -> None:
-    import http.client
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited early with {process.returncode}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            connection.request("GET", path)
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("server did not become ready")
-
-
-@dataclass(frozen=True)
-class Load:
-    duration: int
-    connections: int
-    wrk_threads: int
-    script: Path
-    warmup_file: Path
-    requests_file: Path
-
-    def run(self, port: int, requests_file: Path, duration: int) -> dict[str, float]:
-        command = ["wrk", f"-t{self.wrk_threads}", f"-c{self.connections}", f"-d{duration}s", "--latency"]
-        command += ["--timeout", "5s", "-s", str(self.script), f"http://127.0.0.1:{port}/slack/events"]
-        command += ["--", str(requests_file), str(self.wrk_threads)]
-        return parse_wrk(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
-
-
-def serve_and_measure(command: list[str], env: dict[str, str], log_path: Path, load: Load) -> dict[str, float]:
-    """Start a server on PORT, warm it up (bolt's first request per worker calls auth.test), measure, stop it."""
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(command, cwd=log_path.parent, env=env, stderr=log, stdout=log)
-        try:
-            wait_ready(PORT, "/readyz", server)
-            warmup = load.run(PORT, load.warmup_file, 2)
-            cpu_before = cpu_seconds(server.pid)
-            result = load.run(PORT, load.requests_file, load.duration)
-            # On a machine other work shares, req/s follows the CPU left over; CPU per request does not.
-            result["cpu_ms"] = 1000 * (cpu_seconds(server.pid) - cpu_before) / max(1, result["requests"])
-            result["load"] = os.getloadavg()[0]
-            result["warmup_requests"] = warmup["requests"]
-            return result
-        finally:
-            server.terminate()
-            server.wait(60)
-
-
-def parse_wrk(output: str) -> dict[str, float]:
-    def ms(value: str) -> float:
-        number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
-        return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
-    result["requests"] = float(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
-    for pct in ("50", "90", "99"):
-        result[f"p{pct}_ms"] = ms(re.search(rf"\s{pct}%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    result["non_2xx"] = float(errors.group(1)) if errors else 0.0
-    socket_errors = re.search(r"Socket errors: (.*)", output)
-    result["socket_errors"] = socket_errors.group(1) if socket_errors else "none"  # type: ignore[assignment]
-    return result
-
-
 BARE = [sys.executable, str(ROOT / "benchmarks" / "bare_server.py")]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=5, help="seconds of measured load per server and round")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (benchmarks/serving.py)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--event", default="reaction_added", help="event type to post (user_change does DB work)")
@@ -176,13 +110,15 @@ def main() -> None:
     options = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="tandem-bench-"))
-    requests_file = work / "requests.tsv"
-    count = 15000 * options.duration  # more unique event ids than the run can send, per wrk thread too
-    write_requests(requests_file, count, options.event)
+    # A file of its own for each round: every request tandem is sent carries a new event id.
+    request_files = [work / f"requests-{n}.tsv" for n in range(options.rounds)]
+    for path in request_files:
+        write_requests(path, 15000 * options.duration, options.event)  # more ids than a round can send
     warmup_file = work / "warmup.tsv"
     write_requests(warmup_file, 20000, options.event)  # more than 2 s can send: no id is sent twice
     script = work / "events.lua"
     script.write_text(LUA)
+    load = Wrk(options.connections, options.wrk_threads, script)
 
     claimed_before = count_claimed(options.database_url) if options.database_url else 0
     with SlackStandin() as standin:
@@ -191,56 +127,77 @@ def main() -> None:
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SECRET,
             "TANDEM_SLACK_API_URL": standin.base_url,
-            "TANDEM_PORT": str(PORT),
             "TANDEM_LOG_FORMAT": "json",
             "TANDEM_DATABASE_URL": options.database_url or f"sqlite:///{work / 'tandem.db'}",
             **{k: v for k, v in os.environ.items() if k in ("TANDEM_WORKERS", "TANDEM_THREADS")},
         }
         settings = load_settings(env, None)
-        load = Load(options.duration, options.connections, options.wrk_threads, script, warmup_file, requests_file)
-        results = {
-            "tandem": serve_and_measure([TANDEM, "serve"], env, work / "serve.log", load),
-            "bare": serve_and_measure(BARE, env, work / "bare.log", load),
-            "flask": serve_and_measure([*BARE, "--flask"], env, work / "bare-flask.log", load),
-        }
+        servers = [
+            Server("tandem", [TANDEM, "serve"], env, PORT, work / "serve.log"),
+            Server("bare", BARE, env, PORT + 1, work / "bare.log"),
+            Server("flask", [*BARE, "--flask"], env, PORT + 2, work / "bare-flask.log"),
+        ]
+        ports = {server.name: server.port for server in servers}
+        with running_all(servers) as processes:
+            # bolt's first request per worker calls auth.test: warmed up before anything is measured.
+            warmups = {s.name: load.run(url(s.port), warmup_file, 2) for s in servers}
+
+            def measure(name: str, number: int) -> dict[str, Any]:
+                return load.run(url(ports[name]), request_files[number], options.duration, processes[name].pid)
+
+            rounds = interleaved([server.name for server in servers], options.rounds, measure)
         slack_calls = {m: len(standin.calls_to(m)) for m in {c.method for c in standin.calls}}
+    for path in (*request_files, warmup_file):  # tens of megabytes; the servers' logs stay in `work`
+        path.unlink(missing_ok=True)
     per_worker = requests_per_worker(work / "serve.log")
     stored = count_claimed(env["TANDEM_DATABASE_URL"]) - claimed_before
-    tandem, bare_result = results["tandem"], results["bare"]
-    ratio = tandem["rps"] / bare_result["rps"]
-    flask_ratio = tandem["rps"] / results["flask"]["rps"]
+    tandem = combined(rounds["tandem"])
+    bare_ratios, flask_ratios = ratios(rounds["tandem"], rounds["bare"]), ratios(rounds["tandem"], rounds["flask"])
+    ratio, flask_ratio = statistics.median(bare_ratios), statistics.median(flask_ratios)
     print(f"command: {shlex.join([sys.executable, *sys.argv])}")
     print(
         f"machine: {os.cpu_count()} cores; server: gunicorn gthread {settings.workers} workers x "
-        f"{settings.threads} threads; wrk -t{options.wrk_threads} -c{options.connections} -d{options.duration}s"
+        f"{settings.threads} threads; wrk -t{options.wrk_threads} -c{options.connections} -d{options.duration}s, "
+        f"{options.rounds} interleaved rounds per server"
     )
-    rows = (
-        ("tandem /slack/events", tandem),
-        ("bare 200, plain WSGI", bare_result),
-        ("bare 200, Flask", results["flask"]),
-    )
-    for name, r in rows:
+    names = {"tandem": "tandem /slack/events", "bare": "bare 200, plain WSGI", "flask": "bare 200, Flask"}
+    print("each round (in the order run, a round of every server before the next):")
+    for key, results in rounds.items():
+        print(round_line(names[key], results))
+    print(f"tandem / plain WSGI, round by round: {', '.join(f'{r:.2f}' for r in bare_ratios)}")
+    print("over the rounds (req/s, p50, p90, CPU, load: median; p99: worst round; requests: all):")
+    for key, results in rounds.items():
+        r = combined(results)
         print(
-            f"{name:22} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p90 {r['p90_ms']:6.2f} ms  "
-            f"p99 {r['p99_ms']:6.2f} ms  requests {int(r['requests'])}  non-2xx {int(r['non_2xx'])}  "
+            f"{names[key]:22} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p90 {r['p90_ms']:6.2f} ms  "
+            f"p99 {r['p99_ms']:6.2f} ms  requests {r['requests']}  non-2xx {r['non_2xx']}  "
             f"socket errors {r['socket_errors']}  server CPU {r['cpu_ms']:.2f} ms/request  load {r['load']:.1f}"
         )
-    answered = int(tandem["warmup_requests"] + tandem["requests"])
-    # wrk counts the answers it read before its clock stopped; at the end of the warm-up and of the run a
+    answered = warmups["tandem"]["requests"] + tandem["requests"]
+    # wrk counts the answers it read before its clock stopped; at the end of the warm-up and of each round a
     # request per connection may still have been in flight, and was claimed too.
+    in_flight = (1 + options.rounds) * options.connections
     print(
         f"event ids claimed in the database: {stored}; answered 200 within wrk's runs: {answered} "
-        f"(warm-up included); claimed - answered = {stored - answered} (0 to {2 * options.connections} in flight)"
+        f"(warm-up included); claimed - answered = {stored - answered} (0 to {in_flight} in flight)"
     )
-    print(f"ratio tandem/bare: {ratio:.2f} to the plain WSGI endpoint, {flask_ratio:.2f} to the Flask one")
+    print(
+        f"ratio tandem/bare (median of the rounds): {ratio:.2f} to the plain WSGI endpoint, "
+        f"{flask_ratio:.2f} to the Flask one"
+    )
     print(f"calls to the Slack API stand-in: {slack_calls}")
     print(f"/slack/events requests per worker process (warm-up included): {per_worker}")
-    none_lost = 0 <= stored - answered <= 2 * options.connections
+    none_lost = 0 <= stored - answered <= in_flight
     verdict = tandem["rps"] >= 1000 and tandem["p99_ms"] < 100 and ratio >= 0.5 and tandem["non_2xx"] == 0 and none_lost
     print(
-        "targets (>= 1000 req/s, p99 < 100 ms, ratio to plain WSGI >= 0.5, no errors, none lost):",
+        "targets (>= 1000 req/s, p99 < 100 ms in every round, median ratio to plain WSGI >= 0.5, no errors, "
+        "none lost):",
         "MET" if verdict else "NOT MET",
     )
+
+
+def url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/slack/events"
 
 
 def requests_per_worker(log_path: Path) -> list[int]:

@@ -7,10 +7,12 @@ half Zendesk event-subscription `ticket.status_changed` (OPEN -> SOLVED) events,
 request is a new delivery kept (raw, committed) before the answer, and one outcome event stored just after
 it (jobs/helpdesk/ingest_queue.py); the counts are read once no delivery waits for its events.
 
-  1. throughput: `tandem serve` on a fresh database, warmed up, then --duration seconds of load;
-  2. the same gunicorn configuration serving a Flask route that only returns 200, sent the same requests;
-     and, for scale (on SQLite), the issue's yardstick: a plain WSGI endpoint inserting each body into
-     SQLite in WAL mode, nothing else (benchmarks/bare_server.py --sqlite-insert);
+  1. throughput: `tandem serve` on a fresh database and, running beside it on ports of their own, the same
+     gunicorn configuration serving a Flask route that only returns 200, sent the same requests; and, for
+     scale (on SQLite), the issue's yardstick: a plain WSGI endpoint inserting each body into SQLite in WAL
+     mode, nothing else (benchmarks/bare_server.py --sqlite-insert). Each is warmed up, then measured for
+     --duration seconds in turn, --rounds times over (benchmarks/serving.py says why); the ratio held
+     against the target is the median of the rounds' ratios, each round's printed beside it;
   3. burst: a fresh database, 10,000 distinct events each sent twice (20,000 requests, the two copies
      of an event at the same moment on two connections): exactly 10,000 must be stored.
 
@@ -21,7 +23,7 @@ Each server line also gives the CPU time the server's processes spent per reques
 on a machine other work shares, throughput follows the CPU that work leaves over, while CPU per request
 is closer to the server's own cost.
 
-Run:  .venv/bin/python benchmarks/bench_ingest.py [--duration 10] [--connections 32]
+Run:  .venv/bin/python benchmarks/bench_ingest.py [--duration 5] [--rounds 3] [--connections 32]
                                                   [--database-url postgresql+psycopg://…]
 """
 
@@ -36,17 +38,14 @@ import http.client
 import json
 import os
 import queue
-import re
 import shlex
-import subprocess
+import statistics
 import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +56,16 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
+from benchmarks.serving import (  # noqa: E402
+    Server,
+    Wrk,
+    combined,
+    interleaved,
+    ratios,
+    round_line,
+    running,
+    running_all,
+)
 from bot.settings import load_settings  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.models import HelpdeskEvent, WebhookDelivery  # noqa: E402
@@ -162,83 +171,6 @@ class Payloads:
 # -- servers and load -------------------------------------------------------------------------------------
 
 
-def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited early with {process.returncode}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            connection.request("GET", "/readyz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("server did not become ready")
-
-
-@contextmanager
-def running(command: list[str], env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(command, cwd=log_path.parent, env=env, stderr=log, stdout=log)
-        try:
-            wait_ready(PORT, server)
-            yield server
-        finally:
-            server.terminate()
-            server.wait(60)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process and all its descendants still running (gunicorn: its workers)."""
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        todo += [int(child) for child in children]
-    return total
-
-
-@dataclass(frozen=True)
-class Wrk:
-    connections: int
-    threads: int
-    script: Path
-
-    def run(self, requests_file: Path, duration: int, server: int | None = None) -> dict[str, Any]:
-        """wrk's figures; with the server's pid, also the CPU time the server spent per request."""
-        command = ["wrk", f"-t{self.threads}", f"-c{self.connections}", f"-d{duration}s", "--latency"]
-        command += ["--timeout", "5s", "-s", str(self.script), f"http://127.0.0.1:{PORT}/"]
-        command += ["--", str(requests_file), str(self.threads)]
-        cpu_before = cpu_seconds(server) if server else 0.0
-        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        result = {**parse_wrk(output), "duration": float(duration), "load": os.getloadavg()[0]}
-        if server:
-            result["cpu_ms"] = 1000 * (cpu_seconds(server) - cpu_before) / max(1, result["requests"])
-        return result
-
-
-def parse_wrk(output: str) -> dict[str, Any]:
-    def ms(value: str) -> float:
-        number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
-        return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    result: dict[str, Any] = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
-    result["requests"] = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
-    for pct in ("50", "90", "99"):
-        result[f"p{pct}_ms"] = ms(re.search(rf"\s{pct}(?:\.000)?%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    result["non_2xx"] = int(errors.group(1)) if errors else 0
-    socket_errors = re.search(r"Socket errors: (.*)", output)
-    result["socket_errors"] = socket_errors.group(1).strip() if socket_errors else "none"
-    return result
-
-
 # -- the burst: every event twice, both copies at once ---------------------------------------------------
 
 
@@ -342,7 +274,8 @@ def count_rows(url: str, settle: float = 30) -> tuple[int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=int, default=10, help="seconds of measured load per server")
+    parser.add_argument("--duration", type=int, default=5, help="seconds of measured load per server and round")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (benchmarks/serving.py)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent senders")
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--burst", type=int, default=BURST_EVENTS, help="distinct events in the burst")
@@ -351,9 +284,12 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="tandem-bench-ingest-"))
     payloads = Payloads()
-    requests_file, warmup_file = work / "requests.tsv", work / "warmup.tsv"
-    unique = 8000 * options.duration  # more distinct events than the run is expected to send, per wrk thread too
-    payloads.write(requests_file, unique, "run")
+    # A file of its own for each round: every request tandem is sent is a new delivery.
+    request_files = [work / f"requests-{n}.tsv" for n in range(options.rounds)]
+    warmup_file = work / "warmup.tsv"
+    unique = 8000 * options.duration  # more distinct events than a round is expected to send, per wrk thread too
+    for n, path in enumerate(request_files):
+        payloads.write(path, unique, f"run{n}")
     payloads.write(warmup_file, 3000, "warm")
     script = work / "webhooks.lua"
     script.write_text(LUA)
@@ -368,7 +304,6 @@ def main() -> None:
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
                 "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                 "TANDEM_SLACK_API_URL": standin.base_url,
-                "TANDEM_PORT": str(PORT),
                 "TANDEM_LOG_FORMAT": "json",
                 "TANDEM_ZENDESK_SECRET": ZENDESK_SECRET,
                 "TANDEM_INTERCOM_SECRET": INTERCOM_SECRET,
@@ -377,75 +312,92 @@ def main() -> None:
             settings = load_settings(env, None)
 
             url = databases.fresh("run")
-            with running([TANDEM, "serve"], {**env, "TANDEM_DATABASE_URL": url}, work / "serve.log") as server:
-                load.run(warmup_file, 2)
+            env = {**env, "TANDEM_DATABASE_URL": url}
+            servers = [
+                Server("tandem", [TANDEM, "serve"], env, PORT, work / "serve.log"),
+                Server("bare", BARE_SERVER, env, PORT + 1, work / "bare.log"),
+            ]
+            if not options.database_url:
+                servers.append(Server("insert", INSERT_SERVER, env, PORT + 2, work / "insert.log"))
+            ports = {server.name: server.port for server in servers}
+            with running_all(servers) as processes:
+                for server in servers:
+                    load.run(f"http://127.0.0.1:{server.port}/", warmup_file, 2)
                 time.sleep(1)  # the warm-up's last requests, still in flight when wrk stopped, are stored
                 before = count_rows(url)
-                tandem = load.run(requests_file, options.duration, server.pid)
+
+                def measure(name: str, number: int) -> dict[str, Any]:
+                    # The yardsticks are sent a file tandem was sent too: to them a repeat costs the same.
+                    url_of = f"http://127.0.0.1:{ports[name]}/"
+                    return load.run(url_of, request_files[number], options.duration, processes[name].pid)
+
+                rounds = interleaved([server.name for server in servers], options.rounds, measure)
                 time.sleep(1)
                 after = count_rows(url)
-            bare_env = {**env, "TANDEM_DATABASE_URL": url}
-            with running(BARE_SERVER, bare_env, work / "bare.log") as server:
-                load.run(warmup_file, 2)
-                bare = load.run(requests_file, options.duration, server.pid)
-            inserting = None
-            if not options.database_url:
-                with running(INSERT_SERVER, bare_env, work / "insert.log") as server:
-                    load.run(warmup_file, 2)
-                    inserting = load.run(requests_file, options.duration, server.pid)
 
             burst_url = databases.fresh("burst")
             hooks = [payloads.make(n, "burst", time.time()) for n in range(options.burst)]
-            with running([TANDEM, "serve"], {**env, "TANDEM_DATABASE_URL": burst_url}, work / "burst.log"):
+            burst_server = Server("burst", [TANDEM, "serve"], {**env, "TANDEM_DATABASE_URL": burst_url}, PORT,
+                                  work / "burst.log")  # fmt: skip
+            with running(burst_server):
                 bursted = burst(hooks, options.connections)
                 burst_rows = count_rows(burst_url)
     finally:
         databases.drop()
-        for path in (requests_file, warmup_file):  # tens of megabytes; the servers' logs stay in `work`
+        for path in (*request_files, warmup_file):  # tens of megabytes; the servers' logs stay in `work`
             path.unlink(missing_ok=True)
 
     stored = (after[0] - before[0], after[1] - before[1])
-    report(options, work, settings, tandem, bare, inserting, stored, unique, bursted, burst_rows)
+    repeats = sum(max(0, r["requests"] - unique) for r in rounds["tandem"])
+    report(options, work, settings, rounds, stored, repeats, bursted, burst_rows)
 
 
 def report(
     options: argparse.Namespace,
     work: Path,
     settings: Any,
-    tandem: dict[str, Any],
-    bare: dict[str, Any],
-    inserting: dict[str, Any] | None,
+    rounds: dict[str, list[dict[str, Any]]],
     stored: tuple[int, int],
-    unique: int,
+    repeats: int,
     bursted: BurstResult,
     burst_rows: tuple[int, int],
 ) -> None:
     backend = "PostgreSQL" if options.database_url else "SQLite"
     stored_events, stored_deliveries = stored
+    tandem = combined(rounds["tandem"])
     answered = tandem["requests"] - tandem["non_2xx"]
     rate = answered / tandem["duration"]
-    ratio = tandem["rps"] / bare["rps"]
+    round_ratios = ratios(rounds["tandem"], rounds["bare"])
+    ratio = statistics.median(round_ratios)
     errors = tandem["non_2xx"] + (0 if tandem["socket_errors"] == "none" else 1)
+    in_flight = options.rounds * options.connections
     print(f"command: {shlex.join([sys.executable, *sys.argv])}")
     print(f"server logs: {work}")
     print(
         f"machine: {os.cpu_count()} cores; database: {backend}; server: gunicorn gthread {settings.workers} workers"
-        f" x {settings.threads} threads; wrk -t{options.wrk_threads} -c{options.connections} -d{options.duration}s"
+        f" x {settings.threads} threads; wrk -t{options.wrk_threads} -c{options.connections} -d{options.duration}s,"
+        f" {options.rounds} interleaved rounds per server"
     )
-    servers = [("tandem /webhooks/*", tandem), ("bare 200 endpoint", bare)]
-    servers += [("bare SQLite insert", inserting)] if inserting else []
-    for name, r in servers:
+    names = {"tandem": "tandem /webhooks/*", "bare": "bare 200 endpoint", "insert": "bare SQLite insert"}
+    print("each round (in the order run, a round of every server before the next):")
+    for key, results in rounds.items():
+        print(round_line(names[key], results))
+    print(f"tandem / bare, round by round: {', '.join(f'{r:.2f}' for r in round_ratios)}")
+    print("over the rounds (req/s, p50, p90, CPU, load: median; p99: worst round; requests: all):")
+    for key, results in rounds.items():
+        r = combined(results)
         print(
-            f"{name:20} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p90 {r['p90_ms']:6.2f} ms  "
+            f"{names[key]:20} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p90 {r['p90_ms']:6.2f} ms  "
             f"p99 {r['p99_ms']:6.2f} ms  requests {r['requests']}  non-2xx {r['non_2xx']}  "
             f"socket errors {r['socket_errors']}  server CPU {r['cpu_ms']:.2f} ms/request  load {r['load']:.1f}"
         )
-    if inserting:
+    if "insert" in rounds:
+        inserting = statistics.median(ratios(rounds["insert"], rounds["bare"]))
+        tandem_of_it = statistics.median(ratios(rounds["tandem"], rounds["insert"]))
         print(
-            f"for scale: the SQLite-inserting endpoint reaches {inserting['rps'] / bare['rps']:.2f} of the bare one; "
-            f"tandem reaches {tandem['rps'] / inserting['rps']:.2f} of it"
+            f"for scale: the SQLite-inserting endpoint reaches {inserting:.2f} of the bare one (median of the rounds); "
+            f"tandem reaches {tandem_of_it:.2f} of it"
         )
-    repeats = max(0, tandem["requests"] - unique)
     print(
         f"stored during the measured run: {stored_events} events, {stored_deliveries} deliveries, for {answered}"
         f" requests answered 2xx ({repeats} of them repeats of an event already sent)"
@@ -460,12 +412,12 @@ def report(
     rows = [
         (f"events/s ({backend}, {options.connections} senders)", f"{rate:.0f}", f">= {TARGET_RATE:.0f}",
          rate >= TARGET_RATE),
-        ("ratio to the bare endpoint", f"{ratio:.2f}", f">= {TARGET_RATIO}", ratio >= TARGET_RATIO),
+        ("ratio to the bare endpoint (median)", f"{ratio:.2f}", f">= {TARGET_RATIO}", ratio >= TARGET_RATIO),
         ("errors (non-2xx, socket)", f"{tandem['non_2xx']}, {tandem['socket_errors']}", "0, none", errors == 0),
         # wrk counts the answers it read before the time was up; up to one request per connection was still
-        # in flight then, and is stored too.
-        ("events stored vs 2xx answered", f"{stored_events} / {answered}", f"+0..{options.connections}",
-         0 <= stored_events - (answered - repeats) <= options.connections and stored_deliveries == stored_events),
+        # in flight then, at the end of each round, and is stored too.
+        ("events stored vs 2xx answered", f"{stored_events} / {answered}", f"+0..{in_flight}",
+         0 <= stored_events - (answered - repeats) <= in_flight and stored_deliveries == stored_events),
         ("latency p50 / p99", f"{tandem['p50_ms']:.1f} / {tandem['p99_ms']:.1f} ms", "(reported)", None),
         ("burst: events stored", str(burst_rows[0]), f"= {expected}", burst_rows[0] == expected),
         ("burst: deliveries stored", str(burst_rows[1]), f"= {expected}", burst_rows[1] == expected),
