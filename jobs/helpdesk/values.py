@@ -32,6 +32,9 @@ def derived_key(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
 
 
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
 def text_of(value: object) -> str | None:
     """Text of a value: None when missing, empty, or a template placeholder the helpdesk left unrendered."""
     if isinstance(value, bool) or not isinstance(value, str | int):
@@ -47,7 +50,7 @@ def id_of(value: object) -> str | None:
 
 def email_of(value: object) -> str | None:
     text = (text_of(value) or "").lower()
-    return text if re.fullmatch(r"[^@\s]+@[^@\s]+", text) else None
+    return text if _EMAIL.fullmatch(text) else None
 
 
 def iso_time(value: object) -> datetime | None:

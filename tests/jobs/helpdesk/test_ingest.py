@@ -263,3 +263,19 @@ def test_events_the_database_refuses_are_left_received_for_the_sweep_and_the_res
 def _rows(engine: Engine, sql: str) -> list[Any]:
     with engine.connect() as connection:
         return list(connection.execute(text(sql)))
+
+
+# -- prepare: pure ------------------------------------------------------------------------------------------
+
+
+def test_a_delivery_sent_without_a_date_keeps_the_second_it_arrived_as_its_date_header() -> None:
+    body = json.dumps({"event_id": "ev-dated", "type": "solved", "ticket_id": "T-9"}).encode()
+    arrived = datetime(2026, 11, 23, 9, 0, 0, 999_999, tzinfo=UTC)
+
+    def kept_date(headers: dict[str, str], now: datetime) -> str:
+        return json.loads(prepare(PROVIDERS["generic"], body, headers, now).row["headers"])["date"]
+
+    assert kept_date({}, arrived) == "Mon, 23 Nov 2026 09:00:00 GMT"
+    assert kept_date({}, arrived + timedelta(microseconds=1)) == "Mon, 23 Nov 2026 09:00:01 GMT"
+    assert kept_date({}, arrived + timedelta(days=1)) == "Tue, 24 Nov 2026 09:00:00 GMT"
+    assert kept_date({"date": "Wed, 08 Jan 2025 16:50:00 GMT"}, arrived) == "Wed, 08 Jan 2025 16:50:00 GMT"
