@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.serving import Server, Wrk, combined, interleaved, ratios, round_line, running_all  # noqa: E402
+from benchmarks.serving import Server, Wrk, combined, interleaved, print_rounds, ratios, running_all  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.slack_requests import sign  # noqa: E402
 from tests.slack_standin import BOT_TOKEN, SlackStandin, make_user  # noqa: E402
@@ -161,18 +161,7 @@ def main() -> None:
         f"{options.rounds} interleaved rounds per server"
     )
     names = {"tandem": "tandem /slack/events", "bare": "bare 200, plain WSGI", "flask": "bare 200, Flask"}
-    print("each round (in the order run, a round of every server before the next):")
-    for key, results in rounds.items():
-        print(round_line(names[key], results))
-    print(f"tandem / plain WSGI, round by round: {', '.join(f'{r:.2f}' for r in bare_ratios)}")
-    print("over the rounds (req/s, p50, p90, CPU, load: median; p99: worst round; requests: all):")
-    for key, results in rounds.items():
-        r = combined(results)
-        print(
-            f"{names[key]:22} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p90 {r['p90_ms']:6.2f} ms  "
-            f"p99 {r['p99_ms']:6.2f} ms  requests {r['requests']}  non-2xx {r['non_2xx']}  "
-            f"socket errors {r['socket_errors']}  server CPU {r['cpu_ms']:.2f} ms/request  load {r['load']:.1f}"
-        )
+    print_rounds(rounds, names, "plain WSGI", bare_ratios)
     answered = warmups["tandem"]["requests"] + tandem["requests"]
     # wrk counts the answers it read before its clock stopped; at the end of the warm-up and of each round a
     # request per connection may still have been in flight, and was claimed too.

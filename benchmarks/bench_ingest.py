@@ -61,8 +61,8 @@ from benchmarks.serving import (  # noqa: E402
     Wrk,
     combined,
     interleaved,
+    print_rounds,
     ratios,
-    round_line,
     running,
     running_all,
 )
@@ -379,18 +379,7 @@ def report(
         f" {options.rounds} interleaved rounds per server"
     )
     names = {"tandem": "tandem /webhooks/*", "bare": "bare 200 endpoint", "insert": "bare SQLite insert"}
-    print("each round (in the order run, a round of every server before the next):")
-    for key, results in rounds.items():
-        print(round_line(names[key], results))
-    print(f"tandem / bare, round by round: {', '.join(f'{r:.2f}' for r in round_ratios)}")
-    print("over the rounds (req/s, p50, p90, CPU, load: median; p99: worst round; requests: all):")
-    for key, results in rounds.items():
-        r = combined(results)
-        print(
-            f"{names[key]:20} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p90 {r['p90_ms']:6.2f} ms  "
-            f"p99 {r['p99_ms']:6.2f} ms  requests {r['requests']}  non-2xx {r['non_2xx']}  "
-            f"socket errors {r['socket_errors']}  server CPU {r['cpu_ms']:.2f} ms/request  load {r['load']:.1f}"
-        )
+    print_rounds(rounds, names, "bare", round_ratios)
     if "insert" in rounds:
         inserting = statistics.median(ratios(rounds["insert"], rounds["bare"]))
         tandem_of_it = statistics.median(ratios(rounds["tandem"], rounds["insert"]))

@@ -149,7 +149,21 @@ def combined(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def round_line(name: str, results: Sequence[dict[str, Any]]) -> str:
-    """A server's req/s, p99 and CPU per request in each round."""
-    cells = [f"{r['rps']:.0f} req/s, p99 {r['p99_ms']:.0f} ms, {r['cpu_ms']:.2f} ms CPU" for r in results]
-    return f"  {name:22} " + " | ".join(cells)
+def print_rounds(
+    rounds: dict[str, list[dict[str, Any]]], names: dict[str, str], versus: str, round_ratios: Sequence[float]
+) -> None:
+    """Each server's figures round by round, tandem's ratio to `versus` in each, then each over the rounds."""
+    width = max(len(name) for name in names.values())
+    print("each round (in the order run, a round of every server before the next):")
+    for key, results in rounds.items():
+        cells = [f"{r['rps']:.0f} req/s, p99 {r['p99_ms']:.0f} ms, {r['cpu_ms']:.2f} ms CPU" for r in results]
+        print(f"  {names[key]:{width}} " + " | ".join(cells))
+    print(f"tandem / {versus}, round by round: {', '.join(f'{r:.2f}' for r in round_ratios)}")
+    print("over the rounds (req/s, p50, p90, CPU, load: median; p99: worst round; requests: all):")
+    for key, results in rounds.items():
+        r = combined(results)
+        print(
+            f"{names[key]:{width}} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p90 {r['p90_ms']:6.2f} ms  "
+            f"p99 {r['p99_ms']:6.2f} ms  requests {r['requests']}  non-2xx {r['non_2xx']}  "
+            f"socket errors {r['socket_errors']}  server CPU {r['cpu_ms']:.2f} ms/request  load {r['load']:.1f}"
+        )
