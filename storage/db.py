@@ -108,12 +108,6 @@ def sqlite_file(bind: Any) -> str | None:
 _own_connections = threading.local()
 # Database files a thread keeps its own connection to at most (a server has one; a test run has many).
 OWN_CONNECTIONS_PER_THREAD = 4
-# WAL pages past which a commit on an own connection checkpoints (SQLite's default: 1,000). Those commits
-# come one per webhook, and past the threshold SQLite checkpoints after every one of them: the log cannot
-# start over while other connections read it, so it stays past the threshold, and each checkpoint syncs
-# two files (bench_ingest's load: 0.13 fdatasync a webhook). Their writer checkpoints on a clock instead
-# (`checkpoint_wal`); this is the backstop for when nothing does.
-OWN_CONNECTION_AUTOCHECKPOINT_PAGES = 10_000
 
 
 def own_autocommit_connection(engine: Engine) -> sqlite3.Connection:
@@ -139,22 +133,8 @@ def own_autocommit_connection(engine: Engine) -> sqlite3.Connection:
             connections.pop(next(iter(connections))).close()  # the oldest: this thread is not using it now
         connection = sqlite3.connect(database, timeout=SQLITE_BUSY_TIMEOUT_SECONDS, isolation_level=None)
         _configure_sqlite_connection(connection, None)
-        connection.execute(f"PRAGMA wal_autocheckpoint={OWN_CONNECTION_AUTOCHECKPOINT_PAGES}")
         connections[key] = connection
     return connection
-
-
-def checkpoint_wal(engine: Engine) -> bool:
-    """Copy a SQLite file's write-ahead log into it and empty the log, on this thread's own connection;
-    False when readers or a writer kept it from finishing (the next one goes on).
-
-    TRUNCATE, not the PASSIVE checkpoint SQLite runs by itself: under a steady stream of commits the log
-    is always being read, a passive checkpoint never lets it start over, and the file only grows (17 s of
-    bench_ingest's load: 108 MB with SQLite's own checkpoints). This one waits (up to the busy timeout)
-    for the log's readers to move on, holding new writers back meanwhile: call it on a clock, not after
-    every commit."""
-    busy, _, _ = own_autocommit_connection(engine).execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-    return busy == 0
 
 
 def _sqlite_writer_lock(bind: Any) -> AbstractContextManager[None]:

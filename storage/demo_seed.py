@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, func, select
 
-from storage.db import checkpoint_wal, make_session_factory, sqlite_file, transaction
+from storage.db import make_session_factory, transaction
 from storage.demo_values import Columns, Values, shuffled
 from storage.models import (
     Answer,
@@ -123,8 +123,9 @@ def seed_org(engine: Engine, org: OrgFrames, now: datetime) -> SeedReport:
             report.rows["questions"] = connection.scalar(select(func.count()).select_from(QuestionVersion)) or 0
             report.seconds["questions"] = time.perf_counter() - started
             _Seeder(connection, Values(connection.dialect.name, now), report).seed(org, question_id)
-    if sqlite_file(engine):
-        checkpoint_wal(engine)  # hand the write-ahead log's space back after a big write
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:  # hand the write-ahead log's space back after a big write
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     return report
 
 

@@ -39,14 +39,7 @@ from sqlalchemy import Engine
 from jobs.batching import gather
 from jobs.helpdesk.ingest import Delivery, Ingested, Outcomes, keep, keep_alone, prepare, store_outcomes
 from jobs.helpdesk.providers import Provider
-from storage.db import (
-    SessionFactory,
-    checkpoint_wal,
-    database_is_reachable,
-    own_autocommit_connection,
-    sqlite_file,
-    write_connection,
-)
+from storage.db import SessionFactory, database_is_reachable, own_autocommit_connection, sqlite_file, write_connection
 from storage.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
@@ -68,12 +61,6 @@ LINGER_STEP = 0.02
 CAPACITY = 20_000
 # Agent ids a process remembers having stored (to skip writing them again): past this, it starts over.
 MAX_KNOWN_AGENT_IDS = 10_000
-# On SQLite, seconds between the storing thread's checkpoints of the write-ahead log (storage.db
-# checkpoint_wal), which the senders' own connections leave to it. With a commit per webhook, SQLite's
-# automatic checkpoint ran after nearly every commit and the log still grew. bench_ingest's load, 17 s of
-# it, both versions side by side: 0.13-0.15 fdatasync a webhook against 0.02-0.04, and a 108 MB log at the
-# end against 6 MB; CPU a webhook and throughput alike (0.85-1.05 against 0.87-0.95 ms).
-CHECKPOINT_EVERY = 1.0
 
 
 class WebhookIngest:
@@ -88,7 +75,6 @@ class WebhookIngest:
         linger: float = LINGER,
         linger_step: float = LINGER_STEP,
         capacity: int = CAPACITY,
-        checkpoint_every: float = CHECKPOINT_EVERY,
     ) -> None:
         engine = factory.kw.get("bind")
         if not isinstance(engine, Engine):
@@ -101,8 +87,6 @@ class WebhookIngest:
         self._linger = linger
         self._linger_step = linger_step
         self._capacity = capacity
-        self._checkpoint_every = checkpoint_every
-        self._checkpointed_at = time.monotonic()
         self._known: dict[tuple[str, str], str] = {}  # email by (provider, agent id), as stored
         self._queued: deque[Outcomes] = deque()
         self._unstored = 0  # queued, or being stored
@@ -206,15 +190,6 @@ class WebhookIngest:
                 self._unstored -= len(batch)
                 self.store_failures += len(batch) - stored
                 self._changed.notify_all()
-            if self._alone and time.monotonic() - self._checkpointed_at >= self._checkpoint_every:
-                self._checkpoint()
-
-    def _checkpoint(self) -> None:
-        self._checkpointed_at = time.monotonic()
-        try:
-            checkpoint_wal(self._engine)
-        except Exception as error:  # the next one tries again; SQLite's own checkpoints go on meanwhile
-            log.warning("could not checkpoint the write-ahead log (%s)", type(error).__name__)
 
     def _store(self, batch: list[Outcomes]) -> int:
         """Store a batch's events, each delivery's alone if the batch fails; how many were stored."""

@@ -13,9 +13,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from storage.db import (
-    OWN_CONNECTION_AUTOCHECKPOINT_PAGES,
     OWN_CONNECTIONS_PER_THREAD,
-    checkpoint_wal,
     make_engine,
     make_session_factory,
     own_autocommit_connection,
@@ -51,26 +49,6 @@ def test_each_thread_gets_a_connection_of_its_own_and_keeps_it(sqlite_engine: En
     assert mine.isolation_level is None
     assert mine.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert mine.execute("PRAGMA foreign_keys").fetchone() == (1,)
-
-
-def test_an_own_connection_checkpoints_the_log_itself_only_far_past_sqlites_usual_threshold(
-    sqlite_engine: Engine,
-) -> None:
-    assert OWN_CONNECTION_AUTOCHECKPOINT_PAGES > 1000
-    connection = own_autocommit_connection(sqlite_engine)
-    assert connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (OWN_CONNECTION_AUTOCHECKPOINT_PAGES,)
-    with sqlite_engine.connect() as pooled:  # the others keep SQLite's own
-        assert pooled.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 1000
-
-
-def test_a_checkpoint_copies_the_log_into_the_database_file_and_empties_it(sqlite_engine: Engine) -> None:
-    for n in range(50):
-        insert_alone(sqlite_engine, n)
-    log = Path(f"{sqlite_file(sqlite_engine)}-wal")
-    assert log.stat().st_size > 0
-    assert checkpoint_wal(sqlite_engine) is True
-    assert log.stat().st_size == 0
-    assert scratch(sqlite_engine) == list(range(50))
 
 
 def test_a_thread_keeps_connections_to_only_its_latest_few_files(tmp_path: Path) -> None:

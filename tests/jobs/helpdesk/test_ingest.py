@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -243,24 +242,6 @@ def test_while_deliveries_keep_arriving_the_storer_waits_on_to_store_them_togeth
     assert ingest.unstored == 4  # more arrived in its first step, so it waits another before storing
     assert ingest.flush(5)
     assert count(engine, HelpdeskEvent) == 4
-
-
-@pytest.mark.parametrize(("every", "emptied"), [(0.0, True), (3600.0, False)])
-def test_on_sqlite_the_storing_thread_empties_the_write_ahead_log_once_its_time_has_come(
-    engine: Engine, every: float, emptied: bool
-) -> None:
-    if sqlite_file(engine) is None:
-        pytest.skip("a write-ahead log is SQLite's")
-    log = Path(f"{sqlite_file(engine)}-wal")
-    ingest = WebhookIngest(make_session_factory(engine), linger=0, checkpoint_every=every)
-    ingest.submit(generic("evt-1"))
-    assert ingest.flush(10)
-    if emptied:
-        wait_until(lambda: log.stat().st_size == 0, what="the log emptied after the events were stored")
-    else:
-        time.sleep(0.2)  # what a checkpoint would have taken here
-        assert log.stat().st_size > 0
-    assert count(engine, HelpdeskEvent) == 1
 
 
 def test_events_the_database_refuses_are_left_received_for_the_sweep_and_the_rest_of_the_batch_stored(
