@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from bot.event_inbox import EventInbox
+from bot.logging_setup import REQUEST_LOGGER, log_request
 from bot.slack_app import SlackApp
 from bot.slack_edge import SlackEdge
 from bot.webhook_edge import WebhookEdge
@@ -24,7 +25,7 @@ from bot.wsgi import Answer, Environ, StartResponse, error, json_answer
 from jobs.helpdesk.ingest_queue import WebhookIngest
 from storage.db import SessionFactory, database_is_reachable
 
-log = logging.getLogger("tandem.http")
+log = logging.getLogger(REQUEST_LOGGER)
 
 WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
@@ -98,13 +99,6 @@ class RequestLog:
             status, headers, body = error(500, f"internal error (request id {request_id})")
         start_response(status, [*headers, ("Content-Length", str(len(body))), ("X-Request-Id", request_id)])
         latency_ms = round((time.perf_counter() - started) * 1000, 2)
-        code, method, path = int(status[:3]), environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
-        log.info(
-            "%s %s %s %.2fms",
-            method,
-            path,
-            code,
-            latency_ms,
-            extra={"request_id": request_id, "method": method, "path": path, "status": code, "latency_ms": latency_ms},
-        )
+        code, method, path = int(status[:3]), environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+        log_request(request_id, method, path, code, latency_ms)
         return [body] if method != "HEAD" else []

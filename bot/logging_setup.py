@@ -10,8 +10,11 @@ import os
 import queue
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 
+# The logger of the one line each HTTP request gets (log_request).
+REQUEST_LOGGER = "tandem.http"
 # Extra fields a log call may pass (logger.info("…", extra={...})) that the JSON format keeps.
 EXTRA_FIELDS = ("request_id", "method", "path", "status", "latency_ms", "event_id", "kind")
 
@@ -55,6 +58,20 @@ class _ExtrasQueueHandler(logging.handlers.QueueHandler):
         return record
 
 
+class _RequestRecord(logging.LogRecord):
+    """The one line per request (DESIGN.md) as a record, made without LogRecord's constructor: only what
+    the formatters read. The constructor looks up a dozen things neither format writes."""
+
+    def __init__(self, request_id: str, method: str, path: str, status: int, latency_ms: float) -> None:
+        self.created = time.time()
+        self.msecs = int((self.created - int(self.created)) * 1000) + 0.0  # as LogRecord computes it
+        self.name, self.levelno, self.levelname = REQUEST_LOGGER, logging.INFO, "INFO"
+        self.msg, self.args = "%s %s %s %.2fms", (method, path, status, latency_ms)
+        self.exc_info = self.exc_text = self.stack_info = None
+        self.request_id, self.method, self.path = request_id, method, path
+        self.status, self.latency_ms = status, latency_ms
+
+
 class _LineWriter:
     """One thread that formats queued records and writes what has queued in one write.
 
@@ -90,12 +107,36 @@ class _LineWriter:
         except Exception as error:  # a bad format string in a log call must not stop the logging
             return f"unformattable log record from {record.name}: {error.__class__.__name__}"
 
+    def put(self, record: logging.LogRecord) -> None:
+        self._records.put(record)
+
     def stop(self) -> None:
         self._records.put(None)
         self._thread.join(timeout=5)
 
 
 _writer: _LineWriter | None = None
+_handler: logging.Handler | None = None  # the queue handler configure_logging set on the root logger
+_requests_log = logging.getLogger(REQUEST_LOGGER)
+
+
+def log_request(request_id: str, method: str, path: str, status: int, latency_ms: float) -> None:
+    """Log the one line a request gets (DESIGN.md): method, path, status, latency and request id, at INFO.
+
+    While the root logger's only handler is Tandem's queue, the line goes on the queue straight away, as a
+    record made without the logging module's path (the record's constructor, the logger hierarchy, the
+    handler's lock). On a busy server this line is most of what is logged: through logging it cost a
+    webhook 0.07 ms of CPU under bench_ingest's load (0.77 ms against 0.70 with no line at all, 4
+    interleaved rounds), this way 0.03 (0.73 ms); one thread alone, 5.6 us to queue it against 0.7.
+    Anywhere else (a test's log capture, say) it goes through logging as any line, and reads the same."""
+    if not _requests_log.isEnabledFor(logging.INFO):
+        return
+    writer, handlers = _writer, logging.root.handlers
+    if writer is not None and len(handlers) == 1 and handlers[0] is _handler and not _requests_log.handlers:
+        writer.put(_RequestRecord(request_id, method, path, status, latency_ms))
+        return
+    extra = {"request_id": request_id, "method": method, "path": path, "status": status, "latency_ms": latency_ms}
+    _requests_log.info("%s %s %s %.2fms", method, path, status, latency_ms, extra=extra)
 
 
 def stop_logging() -> None:
@@ -126,13 +167,14 @@ def configure_logging(level: str, log_format: str) -> None:
     server's threads never queue on the stream's lock. Call again after a fork: threads do not
     survive it.
     """
-    global _writer
+    global _writer, _handler
     stop_logging()
     _skip_unused_record_fields()
     records: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
     _writer = _LineWriter(records, JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
-    root.handlers[:] = [_ExtrasQueueHandler(records)]  # type: ignore[arg-type]
+    _handler = _ExtrasQueueHandler(records)  # type: ignore[arg-type]
+    root.handlers[:] = [_handler]
     root.setLevel(level)
     # Alembic and APScheduler narrate every plugin and tick; Tandem logs the lines that matter itself
     # (what migrated, which job ran for which period).

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logging_setup import configure_logging, stop_logging
+from bot.logging_setup import REQUEST_LOGGER, configure_logging, log_request, stop_logging
 
 
 @pytest.fixture
@@ -58,3 +58,57 @@ def test_a_record_that_cannot_be_formatted_does_not_stop_the_lines_after_it(
     err = capsys.readouterr().err
     assert "unformattable log record from tandem.test: TypeError" in err
     assert err.rstrip().endswith("still logging")
+
+
+@pytest.mark.usefixtures("restore_logging")
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_a_request_line_reads_as_the_same_line_logged_through_logging(
+    capsys: pytest.CaptureFixture[str], log_format: str
+) -> None:
+    configure_logging("INFO", log_format)
+    log_request("00ff00ff00ff00ff", "POST", '/webhooks/a "quoted" path', 401, 1.5)
+    logging.getLogger(REQUEST_LOGGER).info(
+        "%s %s %s %.2fms",
+        "POST",
+        '/webhooks/a "quoted" path',
+        401,
+        1.5,
+        extra={"request_id": "00ff00ff00ff00ff", "method": "POST", "path": '/webhooks/a "quoted" path', "status": 401,
+               "latency_ms": 1.5},
+    )  # fmt: skip
+    stop_logging()
+    queued, logged = capsys.readouterr().err.splitlines()
+    if log_format == "json":
+        queued_line, logged_line = json.loads(queued), json.loads(logged)
+        assert queued_line.pop("time")[:19] == logged_line.pop("time")[:19]
+        assert queued_line == logged_line
+        assert queued_line["message"] == 'POST /webhooks/a "quoted" path 401 1.50ms'
+    else:
+        assert queued[:19] == logged[:19]  # the time, to the second
+        line = 'INFO tandem.http POST /webhooks/a "quoted" path 401 1.50ms request_id=00ff00ff00ff00ff'
+        assert queued.split(" ", 2)[2] == logged.split(" ", 2)[2] == line  # after the date and time
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_a_request_line_reaches_any_other_handler_through_logging(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO", "json")
+    records: list[logging.LogRecord] = []
+    other = logging.Handler()
+    other.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger().addHandler(other)
+    log_request("00ff00ff00ff00ff", "GET", "/healthz", 200, 0.25)
+    stop_logging()
+    [record] = records
+    assert (record.name, record.getMessage()) == (REQUEST_LOGGER, "GET /healthz 200 0.25ms")
+    assert (record.request_id, record.status, record.latency_ms) == ("00ff00ff00ff00ff", 200, 0.25)  # type: ignore[attr-defined]
+    assert json.loads(capsys.readouterr().err)["request_id"] == "00ff00ff00ff00ff", "and Tandem's own line is written"
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_no_request_line_is_written_below_the_configured_level(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("WARNING", "json")
+    log_request("00ff00ff00ff00ff", "GET", "/healthz", 200, 0.25)
+    logging.getLogger("tandem.test").warning("a warning")
+    stop_logging()
+    [line] = capsys.readouterr().err.splitlines()
+    assert json.loads(line)["message"] == "a warning"
