@@ -3,9 +3,9 @@ answers 200, whatever the path, as a plain WSGI function or (`--flask`) as a Fla
 (`--sqlite-insert`) issue 5's yardstick, a plain WSGI function that inserts each body into SQLite in WAL
 mode (a connection per thread, each insert its own transaction, SQLite's own locking) before its 200.
 
-Tandem's Slack route is a plain WSGI app (bot/slack_edge.py) and its other routes are Flask's, so the
-benchmarks measure against both: the plain one says what Tandem's own work costs, the Flask one what it
-costs beside the framework its other routes (and, before, the Slack route) pay for.
+Tandem's routes are a plain WSGI app (bot/http_app.py; Flask until e86d056), so the plain endpoint is the
+bare one on Tandem's own stack, which the benchmarks hold their ratio targets against; the Flask one,
+printed beside it, says what Tandem's work costs beside the framework its routes used to pay for.
 
 Run by the benchmarks as:  python benchmarks/bare_server.py [--flask | --sqlite-insert]  (settings from the
 environment; --sqlite-insert writes to TANDEM_DATABASE_URL's file with ".insert" added)
