@@ -12,12 +12,12 @@ it (jobs/helpdesk/ingest_queue.py); the counts are read once no delivery waits f
      requests: as a plain WSGI function, Tandem's own stack (bot/http_app.py is plain WSGI), which the ratio
      target is held against, as bench_http holds its own; and as a Flask route, printed beside it (Tandem
      has not used Flask since e86d056, yet until 2026-11-23 this benchmark held the target against that
-     slower endpoint: 0.40-0.45 where the same runs measured about 0.23 to the plain one). And, for scale
-     (on SQLite), the issue's yardstick: a plain WSGI endpoint inserting each body into SQLite in WAL mode,
-     nothing else (bare_server.py --sqlite-insert), which the issue puts at about 0.75 of bare. Each is
-     warmed up, then measured for --duration seconds in turn, --rounds times over (benchmarks/serving.py
-     says why); the ratio held against the target is the median of the rounds' ratios, each round's
-     printed beside it;
+     slower endpoint: 0.38-0.45 to it, where runs of both measure 0.20-0.26 to the plain one; figures and
+     what was tried in docs/ingest-performance.md). And, for scale (on SQLite), the issue's yardstick: a
+     plain WSGI endpoint inserting each body into SQLite in WAL mode, nothing else (bare_server.py
+     --sqlite-insert), which the issue puts at about 0.75 of bare. Each is warmed up, then measured for
+     --duration seconds in turn, --rounds times over (benchmarks/serving.py says why); the ratio held
+     against the target is the median of the rounds' ratios, each round's printed beside it;
   3. burst: a fresh database, 10,000 distinct events each sent twice (20,000 requests, the two copies
      of an event at the same moment on two connections): exactly 10,000 must be stored.
 
