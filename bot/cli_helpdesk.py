@@ -64,6 +64,7 @@ def add_helpdesk_commands(commands: Any) -> None:
 
 def _webhooks_replay(settings: Settings, args: argparse.Namespace) -> None:
     from jobs.helpdesk.ingest import replay_failed
+    from jobs.helpdesk.journal_sweep import recover_journal
     from jobs.helpdesk.providers import PROVIDERS
     from storage.db import make_engine, make_session_factory
 
@@ -72,6 +73,10 @@ def _webhooks_replay(settings: Settings, args: argparse.Namespace) -> None:
     migrate(settings)
     engine = make_engine(settings.database_url)
     try:
+        # A stopped server's journal first: what it holds may have failed too.
+        recovered = recover_journal(engine, PROVIDERS)
+        if recovered.segments:
+            print(recovered.summary())
         fixed, still = replay_failed(make_session_factory(engine), PROVIDERS, args.provider)
     except SQLAlchemyError as error:
         raise CommandFailed(f"database error: {first_line(error)}") from None

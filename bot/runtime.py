@@ -23,6 +23,7 @@ from jobs.digest_job import post_due_digests
 from jobs.directory import sync_directory
 from jobs.helpdesk.ingest import finish_received
 from jobs.helpdesk.ingest_queue import WebhookIngest
+from jobs.helpdesk.journal_sweep import recover_journal
 from jobs.helpdesk.providers import PROVIDERS
 from jobs.leader import SchedulerLeader
 from jobs.periods import Daily
@@ -54,7 +55,7 @@ class Runtime:
         """At a worker's exit: run the Slack events already answered, store the events of the webhooks
         already answered, and hand the scheduler on."""
         self.inbox.drain()
-        self.webhooks.flush()
+        self.webhooks.stop()
         if self.leader is not None:
             self.leader.stop()
 
@@ -80,7 +81,7 @@ def build_runtime(settings: Settings) -> Runtime:
     leader = None
     if settings.scheduler != "off":
         jobs = recurring_jobs(client, factory)
-        tick = [pulse_tick(settings, factory, bank), digest_tick(client, factory, bank), webhook_sweep(factory)]
+        tick = [pulse_tick(settings, factory, bank), digest_tick(client, factory, bank), webhook_sweep(engine, factory)]
         leader = SchedulerLeader(engine, lambda: build_scheduler(jobs, factory, utc_now, every_tick=tick))
     return Runtime(engine, factory, client, slack, http_app, inbox, webhooks, leader)
 
@@ -113,12 +114,14 @@ def digest_tick(client: WebClient, factory: SessionFactory, bank: QuestionBank) 
 UNFINISHED_WEBHOOK_AGE = timedelta(minutes=2)
 
 
-def webhook_sweep(factory: SessionFactory) -> Callable[[datetime], str]:
-    """Every tick: store the events of webhook deliveries a stopped process kept but did not finish."""
+def webhook_sweep(engine: Engine, factory: SessionFactory) -> Callable[[datetime], str]:
+    """Every tick: write in the webhook deliveries a stopped process journaled but did not, and store the
+    events of those a stopped process kept but did not finish."""
 
     def finish_webhooks(now: datetime) -> str:
+        recovered = recover_journal(engine, PROVIDERS)
         stored, failing = finish_received(factory, PROVIDERS, now - UNFINISHED_WEBHOOK_AGE)
-        return f"finished {stored} webhook deliveries, {failing} failing"
+        return f"{recovered.summary()}; finished {stored} webhook deliveries, {failing} failing"
 
     return finish_webhooks
 

@@ -1,5 +1,5 @@
-"""POST /webhooks/<provider>: verify a helpdesk's delivery, keep it, and answer once it is committed (its
-outcome events are stored just after: jobs/helpdesk/ingest_queue.py)."""
+"""POST /webhooks/<provider>: verify a helpdesk's delivery, make it safe, and answer once it is (journaled
+or committed; it is written into the database with its outcome events just after: jobs/helpdesk/ingest_queue.py)."""
 
 from __future__ import annotations
 
@@ -36,11 +36,12 @@ class WebhookEdge:
         headers = lowercase_headers(environ)
         if not provider.verify(body, headers, secret, self._clock()):
             return error(401, f"the {name} signature or token does not match")
-        # The raw delivery is committed before the answer: a crash after a 2xx loses nothing.
+        # The raw delivery is journaled or committed before the answer: a crash after a 2xx loses nothing.
         result = self._webhooks.ingest(provider, body, headers, datetime.fromtimestamp(self._clock(), UTC))
         if result.problem:
             log.info("kept an unreadable %s webhook for replay: %s", name, result.problem)
             return error(400, f"{result.problem} (kept; `tandem webhooks replay` reads it again after a fix)")
         # `ignored` says why a valid payload carries nothing for Tandem (a ping, say); left out otherwise.
+        # Whether it is a retry is not said: on SQLite that is only found once the delivery is written in.
         why = {"ignored": result.ignored} if result.ignored else {}
-        return json_answer(200, ok=True, duplicate=result.duplicate, events=result.events, **why)
+        return json_answer(200, ok=True, events=result.events, **why)

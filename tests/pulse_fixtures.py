@@ -17,6 +17,7 @@ from bot.settings import Secret, Settings
 from bot.slack_app import Clock, build_slack_app
 from bot.slack_client import make_web_client
 from jobs import pulse_answers
+from jobs.helpdesk.ingest_queue import WebhookIngest
 from jobs.members import member_from_slack
 from jobs.pulse_dispatch import PulseDispatcher
 from jobs.pulse_followup import close_due_rounds
@@ -72,9 +73,11 @@ def serve_tandem(
     factory: SessionFactory,
     clock: Clock,
     helpdesk_secrets: dict[str, str] | None = None,
+    webhook_ingest: WebhookIngest | None = None,
 ) -> Iterator[LiveServer]:
     """Tandem's real HTTP app and bolt app on a socket, talking to the stand-in: what Slack (and the
-    helpdesks, with `helpdesk_secrets` by provider name) would reach."""
+    helpdesks, with `helpdesk_secrets` by provider name) would reach. `webhook_ingest`: the caller's, to
+    wait on for what it writes after its answers (stopped here afterwards, as a worker's exit does)."""
     settings = Settings(
         slack_bot_token=Secret(BOT_TOKEN), slack_signing_secret=Secret(SIGNING_SECRET), slack_api_url=standin.base_url
     )
@@ -85,9 +88,14 @@ def serve_tandem(
         factory=factory,
         engine=engine,
         helpdesk_secrets=helpdesk_secrets,
+        webhook_ingest=webhook_ingest,
     )
-    with LiveServer(http) as server:
-        yield server
+    try:
+        with LiveServer(http) as server:
+            yield server
+    finally:
+        if webhook_ingest is not None:
+            webhook_ingest.stop()
 
 
 def run_round(world: PulseWorld, team_id: int, answers: dict[str, int | None] | None = None, close: bool = True) -> int:

@@ -49,9 +49,11 @@ _OPENED_UNKNOWN = "_opened_unknown"  # marks a prepared event row whose resoluti
 
 @dataclass(frozen=True)
 class Ingested:
-    """What a delivery's sender is answered: a duplicate, or how many outcome events it carries."""
+    """What became of a delivery, for its sender's answer: how many outcome events it carries, or why it
+    cannot be read. `duplicate` says whether it was kept before, None where it was journaled before
+    anyone looked (jobs/helpdesk/ingest_queue.py)."""
 
-    duplicate: bool
+    duplicate: bool | None
     events: int = 0
     problem: str = ""  # why the payload could not be read (answered 400); "" when it could
     ignored: str = ""
@@ -115,16 +117,21 @@ def keep_alone(connection: sqlite3.Connection, delivery: Delivery) -> tuple[Inge
     return _kept(delivery, store_delivery_alone(connection, delivery.row))
 
 
+def answered(delivery: Delivery, duplicate: bool | None = None) -> Ingested:
+    """What a delivery's sender is told: the same for a retry as for the first (journaled, a delivery is
+    answered before anyone looks for its key)."""
+    ignored = delivery.parsed.ignored if delivery.parsed else ""
+    return Ingested(duplicate, events=len(delivery.events), problem=delivery.problem, ignored=ignored)
+
+
 def _kept(delivery: Delivery, delivery_id: int | None) -> tuple[Ingested, Outcomes | None]:
     """A delivery's answer, and its events to store; `delivery_id` None: it was kept before (a duplicate)."""
-    parsed = delivery.parsed
     if delivery_id is None:
-        return Ingested(duplicate=True), None
-    if parsed is None:
-        return Ingested(duplicate=False, problem=delivery.problem), None
-    outcomes = Outcomes(delivery_id, delivery.provider, delivery.events, parsed.agent_ids)
-    answer = Ingested(duplicate=False, events=len(delivery.events), ignored=parsed.ignored)
-    return answer, outcomes if delivery.events else None
+        return answered(delivery, duplicate=True), None
+    answer, parsed = answered(delivery, duplicate=False), delivery.parsed
+    if parsed is None or not delivery.events:
+        return answer, None
+    return answer, Outcomes(delivery_id, delivery.provider, delivery.events, parsed.agent_ids)
 
 
 def store_outcomes(

@@ -1,28 +1,32 @@
-"""The webhook ingest of one process: each delivery kept before its answer, their outcome events stored
-in batches on one background thread after it.
+"""The webhook ingest of one process: each delivery made safe before its answer, then written into the
+database with its outcome events in batches on one background thread just after.
 
-Keeping (jobs/helpdesk/ingest.keep) is all a sender waits for, and how depends on the database:
-- SQLite file: each sender's thread keeps its own delivery, in one autocommit statement on a connection
-  of its own (storage.db.own_autocommit_connection), outside the writer lock. SQLite's write lock is then
-  held only inside that statement, where Python's GIL is not needed. The group commit below costs more
-  on SQLite: its writer gave the GIL up for each statement while it held the lock, and every sender of
-  the group slept and woke (bench_ingest's load, interleaved runs of both: 1,900-2,400 events/s and
-  0.87-1.09 ms of CPU a webhook alone, against 1,550-1,700 and 0.99-1.10 ms in groups).
+How a delivery is made safe before its answer depends on the database:
+- SQLite file: one append to this process's webhook journal (storage/webhook_journal.py, which says why
+  it is as durable as a commit here). The storer then keeps the raw deliveries and stores their events
+  in one transaction a batch. Before, each sender committed its own delivery, in one autocommit
+  statement under the write lock every thread of every worker shares: bench_ingest's load measured
+  0.20-0.23 of the plain bare endpoint that way, against 0.33-0.36 journaled (docs/ingest-performance.md).
 - PostgreSQL: deliveries that arrive together share a transaction and a commit (storage/group_commit.py),
-  each sender answered once its own delivery is committed; a commit there waits for the disk.
-Their events, with the agent ids they reveal and the row trigger that sums them per week, are stored a
-batch of up to MAX_BATCH deliveries at a time.
+  each sender answered once its own delivery is committed; a commit there waits for the disk. Replicas
+  may run on disks that do not outlive them, so the database, not a local file, holds what was answered.
+  Their events are stored after, in batches, as on SQLite.
 
-Why two steps: an event the database refuses (a value no parser check foresaw) no longer fails its
-delivery: the raw delivery is kept and answered, and the sweep marks it failed with the reason, for
-`tandem webhooks replay` after a fix; before, the sender got a 500 and nothing was kept. And a batch
-of hundreds costs less per delivery than the groups of a few that arrive together (in one thread:
-0.05 ms a delivery in batches of 128 against 0.13 ms in groups of 8).
+A sender is answered before Tandem looks for its delivery in the database, so the answer does not say
+whether it is a retry: retries and replays are found as the batch is kept (the delivery key is unique)
+and stored once.
 
-What it gives up: events reach the database after the answer, not with it (a LINGER_STEP later alone,
-up to about LINGER under load). Nothing is lost in between: the raw delivery is committed as received
-first, and one a process did not finish (killed, the database refused it, or more than CAPACITY were
-waiting) is read again from its body by jobs/helpdesk/ingest.finish_received on the next scheduler tick.
+Why the events are stored in a second step: an event the database refuses (a value no parser check
+foresaw) no longer fails its delivery: the raw delivery is kept and answered, and the sweep marks it
+failed with the reason, for `tandem webhooks replay` after a fix. And a batch of hundreds costs less
+per delivery than the groups of a few that arrive together (in one thread: 0.05 ms a delivery in
+batches of 128 against 0.13 ms in groups of 8).
+
+Nothing is lost in between: a journaled delivery this process could not write into the database (it
+was killed, or the database was down) is read from the journal by the scheduler's sweep
+(jobs/helpdesk/journal_sweep.py); a kept delivery whose events were not stored (the database refused
+one, or more than CAPACITY were waiting) is read again from its raw body by
+jobs/helpdesk/ingest.finish_received.
 """
 
 from __future__ import annotations
@@ -33,14 +37,16 @@ import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Engine
 
 from jobs.batching import gather
-from jobs.helpdesk.ingest import Delivery, Ingested, Outcomes, keep, keep_alone, prepare, store_outcomes
+from jobs.helpdesk.ingest import Delivery, Ingested, Outcomes, answered, keep, keep_alone, prepare, store_outcomes
 from jobs.helpdesk.providers import Provider
 from storage.db import SessionFactory, database_is_reachable, own_autocommit_connection, sqlite_file, write_connection
 from storage.group_commit import GroupCommit
+from storage.webhook_journal import JournalRecord, Segment, WebhookJournal, journal_directory
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +65,21 @@ LINGER_STEP = 0.02
 # Deliveries whose events a process holds in memory at most: past it (the database far slower than the
 # senders), more are left received in the database for the scheduler's sweep to read again.
 CAPACITY = 20_000
+# Seconds the storer waits before it tries again while the database is down, doubled each time up to the most.
+RETRY_PAUSE = 0.5
+MAX_RETRY_PAUSE = 30.0
 # Agent ids a process remembers having stored (to skip writing them again): past this, it starts over.
 MAX_KNOWN_AGENT_IDS = 10_000
+
+
+class Journaled(NamedTuple):
+    """A delivery in the journal, waiting to be kept in the database with its events."""
+
+    delivery: Delivery
+    segment: Segment
+
+
+Pending = Outcomes | Journaled  # what the storer writes: a kept delivery's events, or a journaled delivery
 
 
 class WebhookIngest:
@@ -80,7 +99,8 @@ class WebhookIngest:
         if not isinstance(engine, Engine):
             raise TypeError("the session factory must be bound to an engine")
         self._engine = engine
-        self._alone = sqlite_file(engine) is not None  # each sender keeps its own delivery (see above)
+        database = sqlite_file(engine)
+        self.journal = WebhookJournal(journal_directory(database)) if database else None
         self._keeping: set[int] = set()  # the threads keeping a delivery alone now (set.add is atomic)
         self._group: GroupCommit[Delivery, Ingested] = GroupCommit(self.keep, max_group)
         self._max_batch = max_batch
@@ -88,21 +108,38 @@ class WebhookIngest:
         self._linger_step = linger_step
         self._capacity = capacity
         self._known: dict[tuple[str, str], str] = {}  # email by (provider, agent id), as stored
-        self._queued: deque[Outcomes] = deque()
+        self._queued: deque[Pending] = deque()
         self._unstored = 0  # queued, or being stored
         self._changed = threading.Condition()
         self._storer: threading.Thread | None = None
-        self.store_failures = 0  # deliveries whose events this process could not store (left to the sweep)
+        self.store_failures = 0  # deliveries this process could not store (left to a sweep)
         self.left_to_sweep = 0  # deliveries not held because `capacity` was reached (left to the sweep)
 
     def ingest(self, provider: Provider, body: bytes, headers: Mapping[str, str], now: datetime) -> Ingested:
-        """Keep and read one delivery; returns once it is committed (or raises when it could not be)."""
+        """Make one delivery safe and read it; returns once it is (or raises when it could not be)."""
         return self.submit(prepare(provider, body, headers, now))
 
     def submit(self, delivery: Delivery) -> Ingested:
-        """Keep a prepared delivery (alone, or with those arriving with it); returns once it is committed."""
-        if not self._alone:
+        """Make a prepared delivery safe: journaled on SQLite, committed (with those arriving with it) on
+        PostgreSQL; returns once it is."""
+        if self.journal is None:
             return self._group.submit(delivery)
+        if self._unstored < self._capacity:
+            row = delivery.row
+            try:
+                segment = self.journal.append(
+                    JournalRecord(delivery.provider, row["received_at"], row["headers"], row["body"])
+                )
+            except OSError as error:  # the disk is full, say: the database may still take it
+                log.warning("could not journal a %s webhook (%s): keeping it in the database", delivery.provider, error)
+            else:
+                self._queue([Journaled(delivery, segment)])
+                return answered(delivery)
+        # More are waiting than a process holds (the database far slower than the senders): kept in the
+        # database before the answer, its events left to the sweep.
+        return self._keep_alone(delivery)
+
+    def _keep_alone(self, delivery: Delivery) -> Ingested:
         me = threading.get_ident()
         self._keeping.add(me)
         try:
@@ -120,7 +157,7 @@ class WebhookIngest:
 
     @property
     def unstored(self) -> int:
-        """Deliveries answered whose events are not stored yet."""
+        """Deliveries answered that are not in the database with their events yet."""
         return self._unstored
 
     def keep(self, group: Sequence[Delivery]) -> list[Ingested | Exception]:
@@ -141,41 +178,49 @@ class WebhookIngest:
         return [answer for answer, _ in kept]
 
     def flush(self, timeout: float = 30) -> bool:
-        """Wait until the events of every delivery answered so far are stored (or given up on, left to
-        the sweep); at a worker's exit, and in tests. True if that happened within `timeout` seconds."""
+        """Wait until every delivery answered so far is in the database with its events (or given up on,
+        left to a sweep); in tests. True if that happened within `timeout` seconds."""
         deadline = time.monotonic() + timeout
         with self._changed:
             while self._unstored and time.monotonic() < deadline:
                 self._changed.wait(deadline - time.monotonic())
             done = self._unstored == 0
         if not done:
-            log.warning("stopped with the events of %d webhook deliveries not stored yet", self._unstored)
+            log.warning("stopped with %d webhook deliveries not in the database yet", self._unstored)
         return done
 
-    def _queue(self, outcomes: list[Outcomes]) -> None:
-        if not outcomes:
+    def stop(self, timeout: float = 30) -> None:
+        """At a worker's exit: `flush`, then close the journal (a segment with records left in it stays,
+        for the sweep)."""
+        self.flush(timeout)
+        if self.journal is not None:
+            self.journal.close()
+
+    def _queue(self, pending: Sequence[Pending]) -> None:
+        if not pending:
             return
         with self._changed:
             room = max(0, self._capacity - self._unstored)
-            if len(outcomes) > room:
+            if len(pending) > room and not isinstance(pending[0], Journaled):  # one journaled is never dropped
                 if not self.left_to_sweep:
                     log.warning(
                         "%d webhook deliveries wait for their events to be stored: the sweep takes the rest",
                         self._unstored,
                     )
-                self.left_to_sweep += len(outcomes) - room
-                outcomes = outcomes[:room]
-                if not outcomes:
+                self.left_to_sweep += len(pending) - room
+                pending = pending[:room]
+                if not pending:
                     return
             if self._storer is None:
                 # Started on first use, in the process that uses it (after gunicorn's fork).
                 self._storer = threading.Thread(target=self._store_forever, name="webhook-events", daemon=True)
                 self._storer.start()
-            self._queued.extend(outcomes)
-            self._unstored += len(outcomes)
+            self._queued.extend(pending)
+            self._unstored += len(pending)
             self._changed.notify_all()
 
     def _store_forever(self) -> None:
+        pause = RETRY_PAUSE
         while True:
             with self._changed:
                 while not self._queued:
@@ -185,28 +230,63 @@ class WebhookIngest:
                 gather(self._queued, self._linger, self._linger_step, self._max_batch)
             with self._changed:
                 batch = [self._queued.popleft() for _ in range(min(len(self._queued), self._max_batch))]
-            stored = self._store(batch)
+            stored, again = self._store(batch)
             with self._changed:
-                self._unstored -= len(batch)
-                self.store_failures += len(batch) - stored
+                self._queued.extendleft(reversed(again))
+                self._unstored -= len(batch) - len(again)
+                self.store_failures += len(batch) - len(again) - stored
                 self._changed.notify_all()
+            if again:  # the database is down: try again in a while, a longer one each time
+                time.sleep(pause)
+            pause = min(2 * pause, MAX_RETRY_PAUSE) if again else RETRY_PAUSE
 
-    def _store(self, batch: list[Outcomes]) -> int:
-        """Store a batch's events, each delivery's alone if the batch fails; how many were stored."""
+    def _store(self, batch: Sequence[Pending]) -> tuple[int, list[Journaled]]:
+        """Write a batch into the database (each delivery alone if it refuses the batch): how many were
+        written, and the journaled ones to try again (the database is down)."""
         try:
             with write_connection(self._engine) as connection:
-                _, learned = store_outcomes(connection, batch, self._known)
+                journaled = [item.delivery for item in batch if isinstance(item, Journaled)]
+                outcomes = [item for item in batch if isinstance(item, Outcomes)]
+                outcomes += [outcome for _, outcome in keep(connection, journaled) if outcome is not None]
+                _, learned = store_outcomes(connection, outcomes, self._known)
         except Exception as error:
-            if len(batch) == 1 or not database_is_reachable(self._engine):
+            if not database_is_reachable(self._engine):
+                # A journaled delivery is held here and in its segment until the database is back. A kept
+                # one's raw delivery is in the database: the sweep stores its events.
+                again = [item for item in batch if isinstance(item, Journaled)]
                 log.warning(
-                    "could not store the events of %d webhook deliveries (%s): the scheduler reads them again",
-                    len(batch),
+                    "the database is unreachable (%s): %d webhook deliveries wait for it, %d left to the sweep",
                     type(error).__name__,
+                    len(again),
+                    len(batch) - len(again),
                 )
-                return 0
+                return 0, again
+            if len(batch) == 1 and isinstance(batch[0], Outcomes):
+                log.warning("the database refused a webhook's events (%s): left to the sweep", type(error).__name__)
+                return 0, []
             # The database is up but refused the batch: each delivery alone, so one cannot hold back the rest.
-            return sum(self._store([outcomes]) for outcomes in batch)
+            return sum(self._store_alone(item) for item in batch), []
+        self._stored(batch)
         if len(self._known) + len(learned) > MAX_KNOWN_AGENT_IDS:
             self._known.clear()
         self._known.update(learned)
-        return len(batch)
+        return len(batch), []
+
+    def _store_alone(self, item: Pending) -> int:
+        """One delivery: a journaled one kept first in a transaction of its own, so events the database
+        refuses leave it received in the database, for the sweep to mark failed with the reason."""
+        if isinstance(item, Outcomes):
+            return self._store([item])[0]
+        try:
+            with write_connection(self._engine) as connection:
+                [(_, outcomes)] = keep(connection, [item.delivery])
+        except Exception as error:
+            # Not even its raw delivery: it stays in its segment, which outlives this process for the sweep.
+            log.error("the database refused a raw %s webhook (%s): left in the journal", item.delivery.provider, error)
+            return 0
+        self._stored([item])
+        return 1 if outcomes is None else self._store([outcomes])[0]
+
+    def _stored(self, batch: Sequence[Pending]) -> None:
+        if self.journal is not None:
+            self.journal.stored([item.segment for item in batch if isinstance(item, Journaled)])

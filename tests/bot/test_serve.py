@@ -19,6 +19,7 @@ from jobs.helpdesk.providers import PROVIDERS
 from storage.db import make_engine, make_session_factory, transaction, write_connection
 from storage.migrate import upgrade
 from storage.models import HelpdeskEvent, WebhookDelivery
+from storage.webhook_journal import JournalRecord, WebhookJournal, journal_directory, segments
 from storage.workspace import app_removed, mark_app_removed
 from tests.cli_runner import start_tandem
 from tests.live_server import request
@@ -134,7 +135,7 @@ def database(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
     engine.dispose()
 
 
-def test_webhook_events_a_killed_process_left_unstored_are_stored_by_the_next_one_and_sigterm_stores_its_own(
+def test_webhooks_a_killed_process_journaled_or_left_unstored_are_stored_by_the_next_one_and_sigterm_stores_its_own(
     tmp_path: Path, standin: SlackStandin, database: tuple[str, Engine]
 ) -> None:
     url, engine = database
@@ -147,6 +148,10 @@ def test_webhook_events_a_killed_process_left_unstored_are_stored_by_the_next_on
     )
     with write_connection(engine) as connection:  # kept and answered, then the process was killed
         keep(connection, [left])
+    journal = WebhookJournal(journal_directory(str(engine.url.database)))
+    body = json.dumps({**solved, "event_id": "evt-journaled", "ticket_id": "T-0"}).encode()
+    journal.append(JournalRecord("generic", datetime.now(UTC), "{}", body))
+    journal.close()  # journaled and answered, then the process was killed before it wrote it in
 
     def statuses() -> dict[str, str]:
         with engine.connect() as connection:
@@ -155,7 +160,8 @@ def test_webhook_events_a_killed_process_left_unstored_are_stored_by_the_next_on
     process, port = start_serve(tmp_path, standin, TANDEM_DATABASE_URL=url, TANDEM_WEBHOOK_TOKEN="generic-token")
     try:
         wait_until_ready(process, port)
-        wait_until(lambda: statuses() == {"evt-left": "parsed"}, 30, "the scheduler's first tick to finish it")
+        finished = {"evt-left": "parsed", "evt-journaled": "parsed"}
+        wait_until(lambda: statuses() == finished, 30, "the scheduler's first tick to finish both")
         body = json.dumps({**solved, "event_id": "evt-new", "ticket_id": "T-2"}).encode()
         headers = {"Content-Type": "application/json", "Authorization": "Bearer generic-token"}
         assert request(port, "POST", "/webhooks/generic", body, headers).status == 200
@@ -166,9 +172,10 @@ def test_webhook_events_a_killed_process_left_unstored_are_stored_by_the_next_on
             process.kill()
             process.communicate()
     assert process.returncode == 0
-    assert statuses() == {"evt-left": "parsed", "evt-new": "parsed"}
+    assert statuses() == {"evt-left": "parsed", "evt-journaled": "parsed", "evt-new": "parsed"}
     with engine.connect() as connection:
-        assert sorted(connection.execute(select(HelpdeskEvent.ticket_id)).scalars()) == ["T-1", "T-2"]
+        assert sorted(connection.execute(select(HelpdeskEvent.ticket_id)).scalars()) == ["T-0", "T-1", "T-2"]
+    assert segments(journal.directory) == []  # the stop wrote everything in: nothing left for a sweep
 
 
 def test_a_removed_app_whose_token_works_again_at_start_up_resumes_its_scheduled_work(

@@ -1,8 +1,8 @@
 """Webhook ingest on each backend's real database: deliveries that arrive together are kept together on
-PostgreSQL (storage.group_commit) and each by its own sender on SQLite; either way each sender is answered
-only once its own delivery is committed, its events are stored after, and a group stores exactly what one
-by one would. A delivery whose events a process did not
-store is finished from its raw body by the sweep.
+PostgreSQL (storage.group_commit), each sender answered only once its own delivery is committed; on
+SQLite each is answered once it is in the webhook journal, and written into the database in batches
+after. Either way a batch or group stores exactly what one by one would, and a delivery whose events a
+process did not store is finished from its raw body by the sweep.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from jobs.helpdesk.ingest_queue import WebhookIngest
 from jobs.helpdesk.providers import PROVIDERS
 from storage.db import make_session_factory, sqlite_file, write_connection
 from storage.models import HelpdeskAgentId, HelpdeskEvent, WebhookDelivery
+from storage.webhook_journal import decode, segments
 from tests.waiting import wait_until
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -56,7 +57,11 @@ def count(engine: Engine, model: type, *where: Any) -> int:
         return connection.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
 
 
-def test_each_sender_is_answered_only_after_its_delivery_is_committed(engine: Engine, ingest: WebhookIngest) -> None:
+def test_on_postgresql_each_sender_is_answered_only_after_its_delivery_is_committed(
+    engine: Engine, ingest: WebhookIngest
+) -> None:
+    if sqlite_file(engine) is not None:
+        pytest.skip("on SQLite a sender is answered once its delivery is journaled (the next test)")
     deliveries = [generic(f"evt-{n}", ticket=f"T-{n}") for n in range(SENDERS)]
     committed_when_answered: dict[str, int] = {}
 
@@ -84,32 +89,54 @@ def test_each_sender_is_answered_only_after_its_delivery_is_committed(engine: En
     assert count(engine, WebhookDelivery, WebhookDelivery.status == "parsed") == count(engine, HelpdeskEvent) == SENDERS
 
 
-def test_concurrent_copies_of_a_delivery_are_stored_once_and_all_but_one_answered_duplicate(
-    engine: Engine, ingest: WebhookIngest
+def test_on_sqlite_each_sender_is_answered_once_its_delivery_is_journaled_and_it_is_written_in_after(
+    engine: Engine,
 ) -> None:
+    if sqlite_file(engine) is None:
+        pytest.skip("PostgreSQL commits each delivery before its answer (the test before)")
+    ingest = WebhookIngest(make_session_factory(engine), linger=1, linger_step=1)  # the storer waits a second
+    deliveries = [generic(f"evt-{n}", ticket=f"T-{n}") for n in range(3)]
+    assert [ingest.submit(delivery) for delivery in deliveries] == [Ingested(duplicate=None, events=1)] * 3
+    assert count(engine, WebhookDelivery) == 0
+    assert ingest.journal is not None
+    journaled = [record for path in segments(ingest.journal.directory) for record in decode(path.read_bytes())]
+    assert [(r.provider, r.received_at, r.headers, r.body) for r in journaled] == [
+        ("generic", NOW, delivery.row["headers"], delivery.row["body"]) for delivery in deliveries
+    ]
+    assert ingest.flush(10)
+    assert count(engine, WebhookDelivery, WebhookDelivery.status == "parsed") == count(engine, HelpdeskEvent) == 3
+    ingest.stop()
+    assert segments(ingest.journal.directory) == []  # every record in the database: nothing left to sweep
+
+
+def test_concurrent_copies_of_a_delivery_are_stored_once(engine: Engine, ingest: WebhookIngest) -> None:
     copies = [generic(f"evt-{n % 4}", ticket=f"T-{n % 4}") for n in range(SENDERS)]
     with ThreadPoolExecutor(SENDERS) as pool:
         results = list(pool.map(ingest.submit, copies))
-    assert sum(not result.duplicate for result in results) == 4
-    assert all(result.events == 1 for result in results if not result.duplicate)
+    if sqlite_file(engine) is None:  # kept before the answer: the copies after the first are duplicates
+        assert (
+            sorted(results, key=str)
+            == [Ingested(duplicate=False, events=1)] * 4 + [Ingested(duplicate=True, events=1)] * 20
+        )
+    else:  # journaled before anyone looks: the duplicates are found as the batch is kept
+        assert results == [Ingested(duplicate=None, events=1)] * SENDERS
     assert ingest.flush(10)
     assert count(engine, WebhookDelivery) == count(engine, HelpdeskEvent) == 4
 
 
-def test_on_sqlite_a_delivery_kept_alone_is_stored_as_a_group_keeps_it(engine: Engine, ingest: WebhookIngest) -> None:
-    if sqlite_file(engine) is None:
-        pytest.skip("each sender keeps its own delivery on SQLite only; PostgreSQL commits them in groups")
-    alone, grouped = generic("evt-a"), generic("evt-g")
-    assert ingest.submit(alone) == Ingested(duplicate=False, events=1)
+def test_a_delivery_submitted_is_stored_as_a_group_keeps_it(engine: Engine, ingest: WebhookIngest) -> None:
+    submitted, grouped = generic("evt-a"), generic("evt-g")
+    assert ingest.submit(submitted).events == 1
+    assert ingest.flush(10)
     assert ingest.keep([grouped]) == [Ingested(duplicate=False, events=1)]
-    assert ingest.submit(grouped) == ingest.submit(alone) == Ingested(duplicate=True)
+    assert ingest.keep([submitted, grouped]) == [Ingested(duplicate=True, events=1)] * 2
     assert ingest.flush(10)
     columns = [column for column in WebhookDelivery.__table__.columns if column.name not in ("id", "delivery_key")]
     with engine.connect() as connection:
         kept = connection.execute(select(*columns).order_by(WebhookDelivery.id)).all()
     assert [tuple(row) for row in kept] == [
         (delivery.row["provider"], NOW, delivery.row["headers"], delivery.row["body"], "parsed", None, 1)
-        for delivery in (alone, grouped)
+        for delivery in (submitted, grouped)
     ]
 
 
@@ -127,7 +154,7 @@ def test_a_group_stores_what_one_delivery_after_the_other_would(engine: Engine, 
     ]
     assert ingest.keep(group) == [
         Ingested(duplicate=False, events=1),
-        Ingested(duplicate=True),
+        Ingested(duplicate=True, events=1),
         Ingested(duplicate=False, events=2),
         Ingested(duplicate=False, events=1),
         Ingested(duplicate=False, events=1),
@@ -217,7 +244,7 @@ def test_a_replay_reads_each_failed_delivery_once_and_stops_when_some_still_fail
 def test_past_its_capacity_a_process_leaves_the_events_of_what_it_keeps_to_the_sweep(engine: Engine) -> None:
     ingest = WebhookIngest(make_session_factory(engine), capacity=2, linger=5, linger_step=5)  # nothing stored for 5 s
     answers = [ingest.submit(generic(f"evt-{n}", ticket=f"T-{n}")) for n in range(3)]
-    assert answers == [Ingested(duplicate=False, events=1)] * 3  # every delivery kept and answered
+    assert [answer.events for answer in answers] == [1] * 3  # every delivery made safe and answered
     assert (ingest.unstored, ingest.left_to_sweep) == (2, 1)
     assert ingest.flush(10)
     assert count(engine, WebhookDelivery, WebhookDelivery.status == "parsed") == 2
@@ -250,7 +277,7 @@ def test_events_the_database_refuses_are_left_received_for_the_sweep_and_the_res
     poisoned = generic("evt-2", ticket="T-2")
     poisoned.events[0]["ticket_id"] = None  # NOT NULL: no database takes it; the raw body is fine
     answers = [ingest.submit(delivery) for delivery in (generic("evt-1"), poisoned, generic("evt-3", ticket="T-3"))]
-    assert answers == [Ingested(duplicate=False, events=1)] * 3
+    assert [answer.events for answer in answers] == [1] * 3
     assert ingest.flush(10)
     assert ingest.store_failures == 1
     assert count(engine, WebhookDelivery, WebhookDelivery.status == "parsed") == 2

@@ -1,0 +1,208 @@
+"""The webhook journal: on SQLite, where each raw helpdesk delivery is written before its answer, in one
+append to a file of this process's own, and read from into the database in batches just after.
+
+Why a file and not the database: on SQLite every thread of every worker shares one write lock, and a
+commit per delivery on the request path kept about 4 in 5 of the CPU a webhook cost out of the bare
+endpoint's reach (docs/ingest-performance.md). One append costs a few microseconds and takes no lock
+any other process waits for. It is as durable as the SQLite commit it replaces: SQLite runs in WAL mode
+with synchronous=NORMAL (storage/db.py), where a commit reaches the operating system, not the disk, and
+so does an append; a crash of the process loses neither, a power cut may lose the last of either. The
+journal lives beside the database file (`<database>-webhooks/`), on the same disk.
+
+The layout: a directory of segment files, `<pid>-<random>.journal`, each held with an exclusive flock by
+the process appending to it for as long as any of its records is not yet in the database. A record is a
+frame: its length and CRC-32 (8 bytes, big-endian), then a JSON line of what the delivery row needs but
+the body (provider, received-at, kept headers), then the raw body. A segment grows to `max_bytes`, then
+the next record starts a new one; a full segment is deleted once all its records are committed.
+
+A segment no live process holds (its process was killed, or stopped before the database took all its
+records) is an orphan: `orphan` reads it, locked, for the
+scheduler's sweep to store its records (a record stored before is a duplicate, skipped) and delete it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import struct
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+HEADER = struct.Struct(">II")  # the frame's length (of what follows the header) and its CRC-32
+MAX_SEGMENT_BYTES = 16 * 1024 * 1024
+SUFFIX = ".journal"
+
+
+def journal_directory(database_file: str) -> Path:
+    """Where the journal of a SQLite database file lives: beside it, on the same disk."""
+    return Path(f"{database_file}-webhooks")
+
+
+@dataclass(frozen=True)
+class JournalRecord:
+    """One raw delivery as received: what its database row is made from again if it must be."""
+
+    provider: str
+    received_at: datetime
+    headers: str  # the kept headers, as JSON (credentials left out)
+    body: bytes
+
+
+class Segment:
+    """One journal file of this process, and how many of its records are not in the database yet."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        self.size = 0
+        self.pending = 0  # records reserved (being written, or written) and not yet in the database
+        self.current = True  # records are appended to it; once not, it is deleted when `pending` is 0
+
+
+class WebhookJournal:
+    """The journal of one process: `append` from any thread, `stored` from the one that writes records
+    into the database. A process that forks uses a segment of its own in the child."""
+
+    def __init__(self, directory: Path, max_bytes: int = MAX_SEGMENT_BYTES) -> None:
+        self.directory = directory
+        self._max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._segment: Segment | None = None
+        self._open: set[Segment] = set()
+        self._pid = 0
+
+    def append(self, record: JournalRecord) -> Segment:
+        """Write one record (raises OSError when it could not be: the disk is full, say); the segment it is
+        in, to hand to `stored` once the record is committed to the database."""
+        frame = encode(record)
+        with self._lock:
+            segment = self._segment
+            if segment is None or self._pid != os.getpid() or segment.size >= self._max_bytes:
+                segment = self._start()
+            segment.size += len(frame)
+            # Reserved before the write: a segment is closed only once none is pending, so never mid-write.
+            segment.pending += 1
+        # Outside the lock, so threads do not queue on it across the system call: one write of the whole
+        # frame at the end of the file, and O_APPEND never interleaves two writes.
+        try:
+            written = os.write(segment.fd, frame)
+            if written != len(frame):
+                raise OSError(f"the webhook journal took {written} of {len(frame)} bytes")
+        except OSError:
+            # The disk filled up, say. A frame cut short ends what a sweep reads of the segment, so none
+            # goes after it; those already after it are in this process's queue all the same.
+            with self._lock:
+                segment.pending -= 1
+                self._retire(segment)
+            raise
+        return segment
+
+    def stored(self, segments: list[Segment]) -> None:
+        """These records (a segment once for each) are committed to the database now."""
+        with self._lock:
+            for segment in segments:
+                segment.pending -= 1
+                if not segment.pending and not segment.current:
+                    self._delete(segment)
+
+    def close(self) -> None:
+        """At the process's exit: delete each segment whose records are all stored; leave the others (their
+        flock released) for the sweep."""
+        with self._lock:
+            self._segment = None
+            for segment in list(self._open):
+                segment.current = False
+                if segment.pending:
+                    os.close(segment.fd)
+                    self._open.discard(segment)
+                else:
+                    self._delete(segment)
+
+    def _start(self) -> Segment:
+        if self._segment is not None and self._pid == os.getpid():
+            self._retire(self._segment)
+        if self._pid != os.getpid():
+            self._open = set()  # the parent's, inherited across a fork: the parent looks after them
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._pid = os.getpid()
+        self._segment = Segment(self.directory / f"{self._pid}-{secrets.token_hex(6)}{SUFFIX}")
+        self._open.add(self._segment)
+        return self._segment
+
+    def _retire(self, segment: Segment) -> None:
+        """No more records go to `segment`; it is deleted as soon as those in it are stored."""
+        segment.current = False
+        if self._segment is segment:
+            self._segment = None
+        if not segment.pending and segment in self._open:
+            self._delete(segment)
+
+    def _delete(self, segment: Segment) -> None:
+        segment.path.unlink(missing_ok=True)  # before the flock goes, so no sweep ever reads it
+        os.close(segment.fd)
+        self._open.discard(segment)
+
+
+def encode(record: JournalRecord) -> bytes:
+    meta = json.dumps([record.provider, record.received_at.isoformat(), record.headers]).encode()
+    payload = meta + b"\n" + record.body
+    return HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def decode(data: bytes) -> Iterator[JournalRecord]:
+    """The records of a segment's bytes, in order, up to the first frame that is cut short or damaged (a
+    power cut mid-write): nothing after it can be trusted to start where a frame does."""
+    offset = 0
+    while offset + HEADER.size <= len(data):
+        length, crc = HEADER.unpack_from(data, offset)
+        payload = data[offset + HEADER.size : offset + HEADER.size + length]
+        if len(payload) != length or zlib.crc32(payload) != crc:
+            return
+        meta, _, body = payload.partition(b"\n")
+        provider, received_at, headers = json.loads(meta)
+        yield JournalRecord(provider, datetime.fromisoformat(received_at), headers, body)
+        offset += HEADER.size + length
+
+
+@contextmanager
+def orphan(path: Path) -> Iterator[list[JournalRecord] | None]:
+    """A segment's records if no live process holds it (None if one does), held locked meanwhile so no
+    other sweep reads it too; the caller deletes the file once they are stored."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:  # its process finished with it meanwhile
+        yield None
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None
+            return
+        if not path.exists():  # deleted between the open and the lock: stored already
+            yield None
+            return
+        yield list(decode(path.read_bytes()))
+    finally:
+        os.close(fd)
+
+
+def segments(directory: Path) -> list[Path]:
+    """Every segment in the journal, oldest first (by modification time)."""
+    if not directory.is_dir():
+        return []
+    found = []
+    for path in directory.iterdir():
+        try:
+            found.append((path.stat().st_mtime, path))
+        except FileNotFoundError:  # its process finished with it meanwhile
+            continue
+    return [path for _, path in sorted(found) if path.name.endswith(SUFFIX)]

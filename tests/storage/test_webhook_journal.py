@@ -1,0 +1,107 @@
+"""The webhook journal on a real disk: records read back as written, segments held while their process
+writes to them and deleted once their records are in the database, and orphans left for the sweep."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+from storage.webhook_journal import HEADER, JournalRecord, WebhookJournal, decode, encode, orphan, segments
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def record(n: int, body: bytes | None = None) -> JournalRecord:
+    return JournalRecord("zendesk", NOW, '{"date": "Tue, 24 Nov 2026 12:00:00 GMT"}', body or b'{"id": "%d"}' % n)
+
+
+def read_all(directory: Path) -> list[JournalRecord]:
+    return [found for path in segments(directory) for found in decode(path.read_bytes())]
+
+
+def test_records_read_back_as_they_were_written_whatever_the_body_holds(tmp_path: Path) -> None:
+    journal = WebhookJournal(tmp_path / "journal")
+    written = [record(1), record(2, b"not json\nwith a newline \x00 and \xff bytes"), record(3, b"")]
+    for each in written:
+        journal.append(each)
+    assert read_all(tmp_path / "journal") == written
+
+
+def test_a_frame_cut_short_or_damaged_ends_what_is_read(tmp_path: Path) -> None:
+    first, second = encode(record(1)), encode(record(2))
+    assert list(decode(first + second[:-1])) == [record(1)]  # a power cut mid-write
+    damaged = second[: HEADER.size] + second[HEADER.size :].replace(b"2", b"7")
+    assert list(decode(first + damaged + encode(record(3)))) == [record(1)]
+    assert list(decode(b"")) == []
+
+
+def test_appends_from_many_threads_each_land_whole(tmp_path: Path) -> None:
+    journal = WebhookJournal(tmp_path / "journal")
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda n: journal.append(record(n, b"x" * (1 + n * 37 % 5000))), range(800)))
+    assert sorted(len(found.body) for found in read_all(tmp_path / "journal")) == sorted(
+        1 + n * 37 % 5000 for n in range(800)
+    )
+
+
+def test_a_full_segment_is_deleted_once_its_records_are_stored_and_the_current_one_at_close(tmp_path: Path) -> None:
+    journal = WebhookJournal(tmp_path / "journal", max_bytes=2 * len(encode(record(1))) + 1)
+    first = [journal.append(record(n)) for n in range(3)]
+    later = journal.append(record(9, b"y" * 300))  # the first segment is full with three: a new one
+    assert len(segments(tmp_path / "journal")) == 2 and later is not first[0]
+    journal.stored(first[:2])
+    assert len(segments(tmp_path / "journal")) == 2  # one of its records is not in the database yet
+    journal.stored(first[2:])
+    assert read_all(tmp_path / "journal") == [record(9, b"y" * 300)]
+    journal.stored([later])
+    assert len(segments(tmp_path / "journal")) == 1  # still the one appended to
+    journal.close()
+    assert segments(tmp_path / "journal") == []
+
+
+def test_a_segment_is_an_orphan_only_once_its_process_no_longer_holds_it(tmp_path: Path) -> None:
+    journal = WebhookJournal(tmp_path / "journal")
+    stored, waiting = journal.append(record(1)), journal.append(record(2))
+    journal.stored([stored])
+    (path,) = segments(tmp_path / "journal")
+    with orphan(path) as records:
+        assert records is None  # its process is alive and holds it
+    journal.close()  # the process stops with a record not in the database: left for the sweep
+    assert waiting.pending == 1
+    with orphan(path) as records:
+        assert records == [record(1), record(2)]  # the sweep stores both: the first is a duplicate
+        with orphan(path) as again:
+            assert again is None  # one sweep at a time
+
+
+def test_a_killed_process_leaves_its_segment_to_the_sweep(tmp_path: Path) -> None:
+    script = (
+        "import os, sys; from datetime import datetime, UTC;"
+        "from pathlib import Path;"
+        "from storage.webhook_journal import JournalRecord, WebhookJournal;"
+        "j = WebhookJournal(Path(sys.argv[1]));"
+        "j.append(JournalRecord('intercom', datetime(2026, 11, 24, tzinfo=UTC), '{}', b'{}'));"
+        "os.kill(os.getpid(), 9)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    killed = subprocess.run([sys.executable, "-c", script, str(tmp_path / "journal")], cwd=root, check=False)
+    assert killed.returncode == -9
+    (path,) = segments(tmp_path / "journal")
+    with orphan(path) as records:
+        assert records == [JournalRecord("intercom", datetime(2026, 11, 24, tzinfo=UTC), "{}", b"{}")]
+
+
+def test_a_forked_child_appends_to_a_segment_of_its_own(tmp_path: Path) -> None:
+    journal = WebhookJournal(tmp_path / "journal")
+    parents = journal.append(record(1))
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        code = 0 if journal.append(record(2)) is not parents else 1
+        os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert len(segments(tmp_path / "journal")) == 2
