@@ -257,18 +257,26 @@ class Databases:
 
 
 def count_rows(url: str, settle: float = 30) -> tuple[int, int]:
-    """(helpdesk events, webhook deliveries) stored, once no kept delivery waits for its events to be
-    stored (they are stored just after the answer), or `settle` seconds have passed."""
+    """(helpdesk events, webhook deliveries) stored, once the server has written in what it answered:
+    no kept delivery waits for its events, and the count of deliveries has not moved for half a second
+    (on SQLite they reach the database just after their answers, from the journal), or `settle` seconds
+    have passed."""
     engine = make_engine(url)
     deadline = time.monotonic() + settle
     received = select(func.count()).select_from(WebhookDelivery).where(WebhookDelivery.status == "received")
+    kept = select(func.count()).select_from(WebhookDelivery)
     try:
         with engine.connect() as connection:
-            while connection.execute(received).scalar_one() and time.monotonic() < deadline:
+            last = -1
+            while time.monotonic() < deadline:
+                now_kept = connection.execute(kept).scalar_one()
+                if now_kept == last and not connection.execute(received).scalar_one():
+                    break
                 connection.rollback()
-                time.sleep(0.1)
+                last = now_kept
+                time.sleep(0.5)
             events = connection.execute(select(func.count()).select_from(HelpdeskEvent)).scalar_one()
-            deliveries = connection.execute(select(func.count()).select_from(WebhookDelivery)).scalar_one()
+            deliveries = connection.execute(kept).scalar_one()
     finally:
         engine.dispose()
     return events, deliveries
@@ -348,6 +356,7 @@ def main() -> None:
             with running(burst_server):
                 bursted = burst(hooks, options.connections)
                 burst_rows = count_rows(burst_url)
+            stopped_rows = count_rows(burst_url)  # after SIGTERM, which writes in what is pending first
     finally:
         databases.drop()
         for path in (*request_files, warmup_file):  # tens of megabytes; the servers' logs stay in `work`
@@ -355,7 +364,7 @@ def main() -> None:
 
     stored = (after[0] - before[0], after[1] - before[1])
     repeats = sum(max(0, r["requests"] - unique) for r in rounds["tandem"])
-    report(options, work, settings, rounds, stored, repeats, bursted, burst_rows)
+    report(options, work, settings, rounds, stored, repeats, bursted, burst_rows, stopped_rows)
 
 
 def report(
@@ -367,6 +376,7 @@ def report(
     repeats: int,
     bursted: BurstResult,
     burst_rows: tuple[int, int],
+    stopped_rows: tuple[int, int],
 ) -> None:
     backend = "PostgreSQL" if options.database_url else "SQLite"
     stored_events, stored_deliveries = stored
@@ -411,7 +421,7 @@ def report(
         f"burst: {2 * expected} requests ({expected} events x 2) by {options.connections} senders in "
         f"{bursted.seconds:.1f} s ({2 * expected / bursted.seconds:.0f} req/s): statuses {dict(bursted.statuses)}, "
         f"answers {dict(bursted.answers)}, errors {dict(bursted.errors) or 'none'}; stored {burst_rows[0]} events, "
-        f"{burst_rows[1]} deliveries"
+        f"{burst_rows[1]} deliveries while serving, {stopped_rows[0]} and {stopped_rows[1]} after its stop"
     )
     rows = [
         (f"events/s ({backend}, {options.connections} senders)", f"{rate:.0f}", f">= {TARGET_RATE:.0f}",
@@ -425,6 +435,8 @@ def report(
         ("latency p50 / p99", f"{tandem['p50_ms']:.1f} / {tandem['p99_ms']:.1f} ms", "(reported)", None),
         ("burst: events stored", str(burst_rows[0]), f"= {expected}", burst_rows[0] == expected),
         ("burst: deliveries stored", str(burst_rows[1]), f"= {expected}", burst_rows[1] == expected),
+        ("burst: events, deliveries after the stop", f"{stopped_rows[0]}, {stopped_rows[1]}",
+         f"= {expected}, {expected}", stopped_rows == (expected, expected)),
         ("burst: answers 200, none lost", f"{bursted.statuses.get(200, 0)} / {2 * expected}",
          f"= {2 * expected}", bursted.statuses.get(200, 0) == 2 * expected and not bursted.errors),
     ]  # fmt: skip

@@ -8,7 +8,6 @@ the server needs no JSON Schema library, and a refusal names the field and what 
 from __future__ import annotations
 
 import hmac
-import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -50,7 +49,7 @@ def verify(body: bytes, headers: Mapping[str, str], secret: str, now: float) -> 
 def delivery_key(body: bytes, headers: Mapping[str, str]) -> str:
     """The event's event_id; for a batch (or an unreadable body) a hash of the canonical content."""
     try:
-        doc = json.loads(body)
+        doc = load_json(body)
         if isinstance(doc, dict) and isinstance(doc.get("event_id"), str) and doc["event_id"].strip():
             return str(doc["event_id"]).strip()
     except Exception:  # never raise: an unreadable body is still a delivery to keep

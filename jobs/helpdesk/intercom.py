@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -36,7 +35,7 @@ def verify(body: bytes, headers: Mapping[str, str], secret: str, now: float) -> 
 def delivery_key(body: bytes, headers: Mapping[str, str]) -> str:
     """The notification id (the same on every attempt); a hash of the content for `ping`, whose id is null."""
     try:
-        doc = json.loads(body)
+        doc = load_json(body)
         if isinstance(doc, dict) and isinstance(doc.get("id"), str) and doc["id"].strip():
             return str(doc["id"]).strip()
     except Exception:  # never raise: an unreadable body is still a delivery to keep

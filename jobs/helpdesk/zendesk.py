@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -63,7 +62,7 @@ def verify(body: bytes, headers: Mapping[str, str], secret: str, now: float) -> 
 def delivery_key(body: bytes, headers: Mapping[str, str]) -> str:
     """The event id (event subscriptions), else the trigger's invocation id, else a hash of the content."""
     try:
-        doc = json.loads(body)
+        doc = load_json(body)
         if isinstance(doc, dict) and str(doc.get("type", "")).startswith(EVENT_TYPE) and text_of(doc.get("id")):
             return str(text_of(doc.get("id")))
     except Exception:  # never raise: an unreadable body is still a delivery to keep
