@@ -4,8 +4,9 @@ Drives `tandem serve` (gunicorn gthread, TANDEM_WORKERS x TANDEM_THREADS, as con
 (Debian package `wrk`) and --connections concurrent senders, posting signed helpdesk webhooks:
 half Zendesk event-subscription `ticket.status_changed` (OPEN -> SOLVED) events, half Intercom
 `conversation.admin.closed` notifications, each with an id of its own and each sent once, so every
-request is a new delivery kept (raw, committed) before the answer, and one outcome event stored just after
-it (jobs/helpdesk/ingest_queue.py); the counts are read once no delivery waits for its events.
+request is a new delivery made safe before the answer (on SQLite journaled, on PostgreSQL committed) and
+written into the database with its one outcome event just after it (jobs/helpdesk/ingest_queue.py); the
+counts are read once the server has written in what it answered.
 
   1. throughput: `tandem serve` on a fresh database and, running beside it on ports of their own, the same
      gunicorn configuration serving an app that only returns 200 (benchmarks/bare_server.py), sent the same

@@ -113,13 +113,14 @@ OWN_CONNECTIONS_PER_THREAD = 4
 def own_autocommit_connection(engine: Engine) -> sqlite3.Connection:
     """This thread's own connection to the engine's SQLite file, in autocommit mode (made on first use).
 
-    For single-statement writes on a hot path (keeping a helpdesk webhook before its answer), outside the
-    writer lock. In autocommit each statement is its own transaction, so SQLite's write lock is held only
-    inside one sqlite3_step, which runs without Python's GIL: the writer never holds the lock while it
-    waits for the GIL, as writers that queue on the writer lock and commit in groups do (figures in
-    jobs/helpdesk/ingest_queue.py). Against a `transaction` writer, SQLite's busy timeout makes it wait:
-    pysqlite begins a transaction at its first write, and from then on holds the write lock, so such a
-    statement can never slip between what a transaction read and what it writes.
+    For single-statement writes on a hot path (keeping a helpdesk webhook before its answer when the
+    webhook journal cannot take it), outside the writer lock. In autocommit each statement is its own
+    transaction, so SQLite's write lock is held only inside one sqlite3_step, which runs without Python's
+    GIL: the writer never holds the lock while it waits for the GIL, as writers that queue on the writer
+    lock and commit in groups do (figures in docs/ingest-performance.md). Against a `transaction` writer,
+    SQLite's busy timeout makes it wait: pysqlite begins a transaction at its first write, and from then
+    on holds the write lock, so such a statement can never slip between what a transaction read and what
+    it writes.
     """
     database = sqlite_file(engine)
     if database is None:
