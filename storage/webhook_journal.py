@@ -16,8 +16,8 @@ the body (provider, received-at, kept headers), then the raw body. A segment gro
 the next record starts a new one; a full segment is deleted once all its records are committed.
 
 A segment no live process holds (its process was killed, or stopped before the database took all its
-records) is an orphan: `orphan` reads it, locked, for the
-scheduler's sweep to store its records (a record stored before is a duplicate, skipped) and delete it.
+records) is an orphan: `orphan` reads it, locked, for the scheduler's sweep to store its records (a
+record stored before is a duplicate, skipped) and delete it.
 """
 
 from __future__ import annotations
@@ -110,7 +110,8 @@ class WebhookJournal:
         with self._lock:
             for segment in segments:
                 segment.pending -= 1
-                if not segment.pending and not segment.current:
+                # One `close` let go of (stored after the stop gave up waiting) is the sweep's: its fd is closed.
+                if not segment.pending and not segment.current and segment in self._open:
                     self._delete(segment)
 
     def close(self) -> None:

@@ -32,29 +32,39 @@ class Recovered:
     segments: int = 0
     new: int = 0  # deliveries not in the database before
     known: int = 0  # deliveries the database had already
+    left: int = 0  # segments left for the next sweep: the database did not take them
 
     def summary(self) -> str:
         segments = f"{self.segments} journal segment{'s' if self.segments != 1 else ''}"
-        return f"recovered {self.new} webhook deliveries from {segments} ({self.known} were stored before)"
+        left = f"; {self.left} left for the next sweep" if self.left else ""
+        return f"recovered {self.new} webhook deliveries from {segments} ({self.known} were stored before){left}"
 
 
 def recover_journal(engine: Engine, providers: Mapping[str, Provider]) -> Recovered:
     """Write every orphaned segment's deliveries into the database (a SQLite file's: only there is there a
-    journal), then delete the segment. One the database does not take (it is down) stays for next time."""
+    journal), then delete the segment. One the database does not take (it is down, or refuses a raw
+    delivery) stays for next time."""
     recovered = Recovered()
     database = sqlite_file(engine)
     for path in segments(journal_directory(database)) if database else []:
         with orphan(path) as records:
             if records is None:  # a live process holds it
                 continue
-            deliveries = [_delivery(record, providers) for record in records]
-            for start in range(0, len(deliveries), BATCH):
-                new = _write(engine, deliveries[start : start + BATCH])
-                recovered.new += new
-                recovered.known += min(BATCH, len(deliveries) - start) - new
+            try:
+                deliveries = [_delivery(record, providers) for record in records]
+                for start in range(0, len(deliveries), BATCH):
+                    new = _write(engine, deliveries[start : start + BATCH])
+                    recovered.new += new
+                    recovered.known += min(BATCH, len(deliveries) - start) - new
+            except Exception as error:
+                # The database is down, or refuses a raw delivery: this segment stays for the next sweep,
+                # and the others (and the rest of the scheduler's tick) go on.
+                log.warning("could not recover the webhook journal segment %s (%s)", path.name, type(error).__name__)
+                recovered.left += 1
+                continue
             path.unlink(missing_ok=True)
             recovered.segments += 1
-    if recovered.segments:
+    if recovered.segments or recovered.left:
         log.info(recovered.summary())
     return recovered
 

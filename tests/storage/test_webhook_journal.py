@@ -105,3 +105,18 @@ def test_a_forked_child_appends_to_a_segment_of_its_own(tmp_path: Path) -> None:
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert len(segments(tmp_path / "journal")) == 2
+
+
+def test_a_record_stored_after_its_segment_was_let_go_at_the_stop_leaves_the_segment_to_the_sweep(
+    tmp_path: Path,
+) -> None:
+    journal = WebhookJournal(tmp_path / "journal")
+    late = journal.append(record(1))
+    journal.close()  # the stop gave up waiting: the segment is the sweep's now, its fd closed
+    unrelated = os.open(tmp_path / "unrelated", os.O_WRONLY | os.O_CREAT)  # may reuse the segment's fd number
+    try:
+        journal.stored([late])
+        os.fstat(unrelated)  # still open: the segment's fd was not closed a second time
+    finally:
+        os.close(unrelated)
+    assert read_all(tmp_path / "journal") == [record(1)]

@@ -99,3 +99,18 @@ def test_events_the_database_refuses_leave_their_delivery_received_and_the_rest_
     )
     assert recover_journal(sqlite, PROVIDERS).new == 3
     assert rows(sqlite) == [("evt-1", "parsed", 1), ("evt-2", "received", 0), ("evt-3", "parsed", 1)]
+
+
+def test_a_segment_whose_raw_delivery_the_database_refuses_stays_and_the_others_are_recovered(sqlite: Engine) -> None:
+    with sqlite.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TRIGGER refuse_bad BEFORE INSERT ON webhook_deliveries WHEN NEW.delivery_key = 'evt-bad' "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    left_by_a_stopped_process(sqlite, [journaled("evt-bad")])
+    left_by_a_stopped_process(sqlite, [journaled("evt-ok", ticket="T-2")])
+    recovered = recover_journal(sqlite, PROVIDERS)
+    assert (recovered.segments, recovered.new, recovered.left) == (1, 1, 1)
+    assert rows(sqlite) == [("evt-ok", "parsed", 1)]
+    (kept,) = segments(journal_directory(str(sqlite.url.database)))
+    assert b"evt-bad" in kept.read_bytes()
