@@ -6,8 +6,9 @@ group or agent mapping added later attributes the events that came before it too
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -23,6 +24,7 @@ from storage.models import (
     HelpdeskEvent,
     WebhookDelivery,
 )
+from storage.sqlite_bulk import column_values, driver_connection, execute, insert_new, insert_sql
 
 # What the write side runs on: the caller's ORM session, or a Core connection inside a transaction (the
 # webhook path, which skips the ORM's per-statement work). Either way the caller owns the transaction.
@@ -63,7 +65,15 @@ def _statements(dialect: str) -> _Statements:
 
 
 def _on(db: Writer) -> _Statements:
-    return _statements((db if isinstance(db, Connection) else db.get_bind()).dialect.name)
+    return _statements(_dialect(db))
+
+
+def _dialect(db: Writer) -> str:
+    return (db if isinstance(db, Connection) else db.get_bind()).dialect.name
+
+
+def _is_sqlite(db: Writer) -> bool:
+    return _dialect(db) == "sqlite"
 
 
 def delivery_row(
@@ -113,7 +123,12 @@ def store_deliveries(db: Writer, rows: Sequence[Mapping[str, Any]]) -> dict[tupl
     # In key order, as every writer does: two PostgreSQL transactions that insert the same keys then wait
     # for each other in the same order, never in a circle.
     ordered = sorted(rows, key=lambda row: (row["provider"], row["delivery_key"]))
-    stored = db.execute(_on(db).delivery, ordered)
+    if _is_sqlite(db):
+        stored = insert_new(
+            driver_connection(db), WebhookDelivery.__table__, ordered, ("id", "provider", "delivery_key")
+        )
+    else:
+        stored = db.execute(_on(db).delivery, ordered)
     return {(provider, key): delivery_id for delivery_id, provider, key in stored}
 
 
@@ -123,25 +138,10 @@ def store_delivery_alone(connection: sqlite3.Connection, row: Mapping[str, Any])
 
     The DB-API directly, without SQLAlchemy's statement execution, which cost as much CPU as the insert
     itself; the values are converted by the columns' own types, as SQLAlchemy would store them."""
-    sql, convert = _delivery_insert()
-    cursor = connection.execute(sql, [to_column(row[name]) for name, to_column in convert])
-    return cursor.lastrowid if cursor.rowcount == 1 else None
-
-
-@cache
-def _delivery_insert() -> tuple[str, list[tuple[str, Callable[[Any], Any]]]]:
-    """The insert `store_delivery_alone` runs, and each column's name and value conversion on SQLite."""
-    dialect = sqlite.dialect()
     table = WebhookDelivery.__table__
-    columns = [column for column in table.columns if column.name != "id"]
-    convert = [(column.name, column.type.bind_processor(dialect) or _unchanged) for column in columns]
-    names = ", ".join(column.name for column in columns)
-    marks = ", ".join("?" for _ in columns)
-    return f"INSERT INTO {table.name} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING", convert
-
-
-def _unchanged(value: Any) -> Any:
-    return value
+    names = tuple(row)
+    cursor = execute(connection, insert_sql(table, names, 1), column_values(table, names, [row]))
+    return cursor.lastrowid if cursor.rowcount == 1 else None
 
 
 def storable(text: str) -> str:
@@ -163,6 +163,8 @@ def store_event_rows(db: Writer, rows: Sequence[Mapping[str, Any]]) -> set[tuple
     if not rows:
         return set()
     ordered = sorted(rows, key=lambda row: (row["provider"], row["event_key"]))  # key order: see store_deliveries
+    if _is_sqlite(db):
+        return set(insert_new(driver_connection(db), HelpdeskEvent.__table__, ordered, ("provider", "event_key")))
     return {(provider, key) for provider, key in db.execute(_on(db).event, ordered)}
 
 
@@ -195,9 +197,25 @@ def set_delivery_outcome(session: Writer, delivery_id: int, status: str, error: 
 def mark_received_parsed(db: Writer, counts: Mapping[int, int]) -> None:
     """Received deliveries whose events are stored now: parsed, with how many of their events were new
     (by delivery id). One no longer received (another process stored its events first) stays as it is."""
-    if counts:
-        rows = [{"delivery": delivery_id, "stored": stored} for delivery_id, stored in sorted(counts.items())]
-        db.execute(_on(db).parsed, rows)
+    if not counts:
+        return
+    if _is_sqlite(db):  # a statement for each count there is, not one a delivery (storage/sqlite_bulk.py)
+        by_count: dict[int, list[int]] = {}
+        for delivery_id, stored in counts.items():
+            by_count.setdefault(stored, []).append(delivery_id)
+        for stored, ids in sorted(by_count.items()):
+            execute(driver_connection(db), _PARSED_ON_SQLITE, (stored, json.dumps(sorted(ids))))
+        return
+    rows = [{"delivery": delivery_id, "stored": stored} for delivery_id, stored in sorted(counts.items())]
+    db.execute(_on(db).parsed, rows)
+
+
+# The ids come as one JSON array: SQLite probes the table by rowid for each (a join with json_each
+# instead scans every received delivery for each id).
+_PARSED_ON_SQLITE = """
+UPDATE webhook_deliveries SET status = 'parsed', events = ?
+WHERE id IN (SELECT value FROM json_each(?)) AND status = 'received'
+"""
 
 
 def deliveries_with_status(
