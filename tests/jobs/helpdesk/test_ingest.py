@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -250,6 +251,43 @@ def test_past_its_capacity_a_process_leaves_the_events_of_what_it_keeps_to_the_s
     assert count(engine, WebhookDelivery, WebhookDelivery.status == "parsed") == 2
     assert finish_received(make_session_factory(engine), PROVIDERS, NOW + timedelta(minutes=2)) == (1, 0)
     assert count(engine, HelpdeskEvent) == 3
+
+
+@contextmanager
+def storer_held(engine: Engine, delivery: Delivery) -> Iterator[None]:
+    """The storer cannot write `delivery`'s event until the block ends: another transaction holds a row
+    with its key (on SQLite, the database's one write lock with it)."""
+    [event] = delivery.events
+    columns = {column.name for column in HelpdeskEvent.__table__.columns}
+    with engine.connect() as blocker:
+        blocker.execute(HelpdeskEvent.__table__.insert(), {k: v for k, v in event.items() if k in columns})
+        yield
+        blocker.rollback()
+
+
+def test_past_the_pace_mark_a_sender_is_answered_once_the_storer_has_caught_up(engine: Engine) -> None:
+    ingest = WebhookIngest(make_session_factory(engine), linger=0, pace_mark=2)
+    deliveries = [generic(f"evt-{n}", ticket=f"T-{n}") for n in range(3)]
+    with storer_held(engine, deliveries[0]), ThreadPoolExecutor(1) as pool:
+        assert [ingest.submit(delivery).events for delivery in deliveries[:2]] == [1, 1]  # 2 waiting: at the mark
+        third = pool.submit(ingest.submit, deliveries[2])
+        time.sleep(0.5)
+        assert not third.done()
+    assert third.result(10).events == 1
+    assert ingest.flush(10)
+    assert count(engine, HelpdeskEvent) == 3
+
+
+def test_a_sender_waits_for_the_storer_no_longer_than_the_pace_timeout(engine: Engine) -> None:
+    ingest = WebhookIngest(make_session_factory(engine), linger=0, pace_mark=0, pace_timeout=0.3)
+    delivery = generic("evt-1")
+    with storer_held(engine, delivery):
+        started = time.monotonic()
+        assert ingest.submit(delivery).events == 1
+        assert 0.3 <= time.monotonic() - started < 5
+        assert ingest.unstored == 1  # answered, not written in yet
+    assert ingest.flush(10)
+    assert count(engine, HelpdeskEvent) == 1
 
 
 def test_a_lone_delivery_waits_one_step_for_company_not_the_whole_linger(engine: Engine) -> None:
