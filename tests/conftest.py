@@ -67,7 +67,17 @@ def _drop_schema(admin: Engine, schema: str) -> None:
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     """A migrated database of each backend."""
-    engine = make_engine(database_url)
+    yield from _migrated(database_url)
+
+
+@pytest.fixture
+def migrated_sqlite(sqlite_url: str) -> Iterator[Engine]:
+    """A migrated SQLite database only: for what only SQLite has."""
+    yield from _migrated(sqlite_url)
+
+
+def _migrated(url: str) -> Iterator[Engine]:
+    engine = make_engine(url)
     upgrade(engine)
     yield engine
     engine.dispose()
