@@ -34,6 +34,8 @@ MAX_PARAMETERS = 8_000
 def driver_connection(db: Session | Connection) -> sqlite3.Connection:
     """The pysqlite connection under a Session or Core connection, inside the caller's transaction (pysqlite
     begins it at the first write, whichever of the two makes it)."""
+    if isinstance(db, Session):
+        db.flush()  # rows the session holds pending go first, as before any statement it runs itself
     connection = db.connection() if isinstance(db, Session) else db
     raw = connection.connection.driver_connection
     if not isinstance(raw, sqlite3.Connection):

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import IntegrityError
 
-from storage.db import own_autocommit_connection, write_connection
-from storage.helpdesk_events import delivery_row, store_delivery_alone
+from storage.db import make_session_factory, own_autocommit_connection, transaction, write_connection
+from storage.helpdesk_events import delivery_row, store_delivery_alone, store_event_rows
 from storage.models import HelpdeskEvent, WebhookDelivery
 from storage.sqlite_bulk import MAX_PARAMETERS, driver_connection, insert_new
 
@@ -102,3 +102,13 @@ def test_a_row_the_database_refuses_raises_sqlalchemys_error_and_the_transaction
     with pytest.raises(IntegrityError, match="NOT NULL"), write_connection(migrated_sqlite) as connection:
         insert_new(driver_connection(connection), EVENTS, [event("fine"), event("bad", kind=None)], ("id",))
     assert stored_text(migrated_sqlite, "SELECT count(*) FROM helpdesk_events") == [(0,)]
+
+
+def test_rows_a_session_holds_pending_are_written_before_the_bulk_insert(migrated_sqlite: Engine) -> None:
+    with transaction(make_session_factory(migrated_sqlite)) as session:
+        session.add(HelpdeskEvent(**{k: v for k, v in event("a", ticket_id="added").items() if k != "delivery_id"}))
+        assert store_event_rows(session, [event("a"), event("b")]) == {("zendesk", "b")}
+    assert stored_text(migrated_sqlite, "SELECT event_key, ticket_id FROM helpdesk_events ORDER BY id") == [
+        ("a", "added"),
+        ("b", "T-1"),
+    ]
