@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -81,9 +81,10 @@ def _last_rows(connection: sqlite3.Connection, table: str, columns: Sequence[str
     return [tuple(row) for row in reversed(json.loads(found))]
 
 
-@cache
+@lru_cache(maxsize=32)
 def insert_sql(table: Table, names: tuple[str, ...], count: int) -> str:
-    """`INSERT ... ON CONFLICT DO NOTHING` of `count` rows of the `names` columns, in that order."""
+    """`INSERT ... ON CONFLICT DO NOTHING` of `count` rows of the `names` columns, in that order. Bounded:
+    batches come in every size up to hundreds of rows, and a full one's SQL is tens of kilobytes."""
     row = f"({', '.join('?' for _ in names)})"
     return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES {', '.join([row] * count)} ON CONFLICT DO NOTHING"
 
