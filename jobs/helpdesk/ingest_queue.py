@@ -121,7 +121,12 @@ class WebhookIngest:
         self._known: dict[tuple[str, str], str] = {}  # email by (provider, agent id), as stored
         self._queued: deque[Pending] = deque()
         self._unstored = 0  # queued, or being stored
-        self._changed = threading.Condition()
+        # Two conditions on one lock: the storer waits for deliveries to arrive, senders pacing themselves
+        # (and `flush`) wait for them to be written in. One condition woke every pacing sender at every
+        # delivery queued, to find the backlog as long as before and wait again.
+        lock = threading.Lock()
+        self._arrived = threading.Condition(lock)
+        self._written = threading.Condition(lock)
         self._storer: threading.Thread | None = None
         self.store_failures = 0  # deliveries this process could not store (left to a sweep)
         self.left_to_sweep = 0  # deliveries not held because `capacity` was reached (left to the sweep)
@@ -163,8 +168,8 @@ class WebhookIngest:
         """Wait while more than `PACE_MARK` deliveries answered are not written in yet (PACE_MARK says why)."""
         if self._unstored <= self._pace_mark or self._database_down:
             return
-        with self._changed:
-            self._changed.wait_for(lambda: self._unstored <= self._pace_mark or self._database_down, self._pace_timeout)
+        with self._written:
+            self._written.wait_for(lambda: self._unstored <= self._pace_mark or self._database_down, self._pace_timeout)
 
     def _keep_alone(self, delivery: Delivery) -> Ingested:
         me = threading.get_ident()
@@ -208,9 +213,9 @@ class WebhookIngest:
         """Wait until every delivery answered so far is in the database with its events (or given up on,
         left to a sweep); in tests. True if that happened within `timeout` seconds."""
         deadline = time.monotonic() + timeout
-        with self._changed:
+        with self._written:
             while self._unstored and time.monotonic() < deadline:
-                self._changed.wait(deadline - time.monotonic())
+                self._written.wait(deadline - time.monotonic())
             done = self._unstored == 0
         if not done:
             log.warning("stopped with %d webhook deliveries not in the database yet", self._unstored)
@@ -226,7 +231,7 @@ class WebhookIngest:
     def _queue(self, pending: Sequence[Pending]) -> None:
         if not pending:
             return
-        with self._changed:
+        with self._arrived:
             room = max(0, self._capacity - self._unstored)
             if len(pending) > room and not isinstance(pending[0], Journaled):  # one journaled is never dropped
                 if not self.left_to_sweep:
@@ -244,26 +249,26 @@ class WebhookIngest:
                 self._storer.start()
             self._queued.extend(pending)
             self._unstored += len(pending)
-            self._changed.notify_all()
+            self._arrived.notify()
 
     def _store_forever(self) -> None:
         pause = RETRY_PAUSE
         while True:
-            with self._changed:
+            with self._arrived:
                 while not self._queued:
-                    self._changed.wait()
+                    self._arrived.wait()
                 more_coming = len(self._queued) < self._max_batch
             if more_coming:
                 gather(self._queued, self._linger, self._linger_step, self._max_batch)
-            with self._changed:
+            with self._arrived:
                 batch = [self._queued.popleft() for _ in range(min(len(self._queued), self._max_batch))]
             stored, again = self._store(batch)
-            with self._changed:
+            with self._written:
                 self._queued.extendleft(reversed(again))
                 self._unstored -= len(batch) - len(again)
                 self.store_failures += len(batch) - len(again) - stored
                 self._database_down = bool(again)
-                self._changed.notify_all()
+                self._written.notify_all()
             if again:  # the database is down: try again in a while, a longer one each time
                 time.sleep(pause)
             pause = min(2 * pause, MAX_RETRY_PAUSE) if again else RETRY_PAUSE
