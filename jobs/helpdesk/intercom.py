@@ -11,9 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from jobs.helpdesk.events import OutcomeEvent, ParsedPayload, PayloadError
 from jobs.helpdesk.values import content_hash, email_of, id_of, iso_time, load_json, text_of
@@ -57,37 +56,52 @@ def parse(body: bytes, headers: Mapping[str, str]) -> ParsedPayload:
     item = data.get("item") if isinstance(data, dict) else None
     if not isinstance(item, dict) or id_of(item.get("id")) is None:
         raise PayloadError(f"Intercom {topic} without data.item and its id")
-    events = reader(item, _time(doc.get("created_at")))
-    if not events:
+    outcomes = reader(item, _time(doc.get("created_at")))
+    if not outcomes:
         return ParsedPayload(ignored=f"Intercom {topic}: no outcome in it", agent_ids=_admins(item))
     notification = id_of(doc.get("id"))
     if notification and not topic.startswith("ticket."):
         # The notification id is the event's id (a suffix each when one notification holds several replies).
-        keys = [notification] if len(events) == 1 else [f"{notification}:{i}" for i in range(len(events))]
-        events = [replace(event, event_key=key) for event, key in zip(events, keys, strict=True)]
-    return ParsedPayload(events=tuple(events), agent_ids=_admins(item))
+        keys = [notification] if len(outcomes) == 1 else [f"{notification}:{i}" for i in range(len(outcomes))]
+    else:
+        keys = [None] * len(outcomes)  # derived from the ticket, kind and time
+    events = tuple(_event(outcome, item, key) for outcome, key in zip(outcomes, keys, strict=True))
+    return ParsedPayload(events=events, agent_ids=_admins(item))
 
 
-def _closed(item: dict[str, Any], sent: datetime | None) -> list[OutcomeEvent]:
+class _Outcome(NamedTuple):
+    """What a reader found, made an OutcomeEvent once its key is known (`parse` decides which key)."""
+
+    kind: str
+    occurred: datetime | None
+    agent: tuple[str | None, str | None]  # (admin id, email)
+    more: dict[str, Any]
+
+
+def _outcome(kind: str, occurred: datetime | None, agent: tuple[str | None, str | None], **more: Any) -> _Outcome:
+    return _Outcome(kind, occurred, agent, more)
+
+
+def _closed(item: dict[str, Any], sent: datetime | None) -> list[_Outcome]:
     closes = [p for p in _parts(item) if p.get("part_type") == "close"]
     stats = _stats(item)
     occurred = _time(closes[-1].get("created_at")) if closes else None
     occurred = occurred or _time(stats.get("last_close_at")) or _time(item.get("updated_at")) or sent
     assignee = _assignee(item)  # whose ticket it is; the admin who closed it when nobody is assigned
-    return [_event("solved", item, occurred, assignee if assignee[0] or not closes else _author(closes[-1]))]
+    return [_outcome("solved", occurred, assignee if assignee[0] or not closes else _author(closes[-1]))]
 
 
-def _opened(item: dict[str, Any], sent: datetime | None) -> list[OutcomeEvent]:
+def _opened(item: dict[str, Any], sent: datetime | None) -> list[_Outcome]:
     stats = _stats(item)
     # An admin opens a conversation that was closed (or snoozed); 2.x statistics tell which.
     if stats and not stats.get("count_reopens") and not stats.get("last_close_at"):
         return []
     opens = [p for p in _parts(item) if p.get("part_type") == "open"]
     occurred = (_time(opens[-1].get("created_at")) if opens else None) or _time(item.get("updated_at")) or sent
-    return [_event("reopened", item, occurred, _assignee(item))]
+    return [_outcome("reopened", occurred, _assignee(item))]
 
 
-def _replied(item: dict[str, Any], sent: datetime | None) -> list[OutcomeEvent]:
+def _replied(item: dict[str, Any], sent: datetime | None) -> list[_Outcome]:
     stats, created = _stats(item), _time(item.get("created_at"))
     first = _time(stats.get("first_admin_reply_at"))
     frt = int((first - created).total_seconds()) if first and created and first >= created else None
@@ -103,14 +117,13 @@ def _replied(item: dict[str, Any], sent: datetime | None) -> list[OutcomeEvent]:
     ]
     if not replies:
         occurred = _time(stats.get("last_admin_reply_at")) or _time(item.get("updated_at")) or sent
-        return [_event("replied", item, occurred, _assignee(item), first_response_seconds=frt)]
+        return [_outcome("replied", occurred, _assignee(item), first_response_seconds=frt)]
     return [
-        _event("replied", item, _time(p.get("created_at")) or sent, _author(p), first_response_seconds=frt)
-        for p in replies
+        _outcome("replied", _time(p.get("created_at")) or sent, _author(p), first_response_seconds=frt) for p in replies
     ]
 
 
-def _rated(item: dict[str, Any], sent: datetime | None) -> list[OutcomeEvent]:
+def _rated(item: dict[str, Any], sent: datetime | None) -> list[_Outcome]:
     rating = item.get("conversation_rating") or item.get("ticket_rating")
     score = rating.get("rating") if isinstance(rating, dict) else None
     if not isinstance(rating, dict) or isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
@@ -121,10 +134,10 @@ def _rated(item: dict[str, Any], sent: datetime | None) -> list[OutcomeEvent]:
     # Scores 4-5 count as good and 1-2 as bad, as CSAT is usually counted; 3 is neither.
     good = True if score >= 4 else False if score <= 2 else None
     agent = (rated, None) if rated else _assignee(item)
-    return [_event("rated", item, occurred, agent, rating_score=score, rating_good=good)]
+    return [_outcome("rated", occurred, agent, rating_score=score, rating_good=good)]
 
 
-def _ticket_state(item: dict[str, Any], sent: datetime | None) -> list[OutcomeEvent]:
+def _ticket_state(item: dict[str, Any], sent: datetime | None) -> list[_Outcome]:
     state = item.get("ticket_state")
     current = state.get("category") if isinstance(state, dict) else state
     changes = [p for p in _parts(item) if str(p.get("part_type", "")).startswith("ticket_state_updated")]
@@ -137,10 +150,10 @@ def _ticket_state(item: dict[str, Any], sent: datetime | None) -> list[OutcomeEv
     else:
         return []
     occurred = (_time(changes[-1].get("created_at")) if changes else None) or _time(item.get("updated_at")) or sent
-    return [_event(kind, item, occurred, _assignee(item))]
+    return [_outcome(kind, occurred, _assignee(item))]
 
 
-def _ticket_closed(item: dict[str, Any], sent: datetime | None) -> list[OutcomeEvent]:
+def _ticket_closed(item: dict[str, Any], sent: datetime | None) -> list[_Outcome]:
     # Sent alongside ticket.state.updated for the same change: the derived key (ticket, kind, time) makes
     # the two one event whichever topics the app subscribes to.
     events = _ticket_state(item, sent)
@@ -148,10 +161,10 @@ def _ticket_closed(item: dict[str, Any], sent: datetime | None) -> list[OutcomeE
         return events
     changes = [p for p in _parts(item) if str(p.get("part_type", "")).startswith("ticket_state_updated")]
     occurred = (_time(changes[-1].get("created_at")) if changes else None) or _time(item.get("updated_at")) or sent
-    return [_event("solved", item, occurred, _assignee(item))]
+    return [_outcome("solved", occurred, _assignee(item))]
 
 
-READERS: dict[str, Callable[[dict[str, Any], datetime | None], list[OutcomeEvent]]] = {
+READERS: dict[str, Callable[[dict[str, Any], datetime | None], list[_Outcome]]] = {
     "conversation.admin.closed": _closed,
     "conversation.admin.opened": _opened,
     "conversation.admin.replied": _replied,
@@ -162,19 +175,19 @@ READERS: dict[str, Callable[[dict[str, Any], datetime | None], list[OutcomeEvent
 }
 
 
-def _event(
-    kind: str, item: dict[str, Any], occurred: datetime | None, agent: tuple[str | None, str | None], **more: Any
-) -> OutcomeEvent:
+def _event(outcome: _Outcome, item: dict[str, Any], key: str | None) -> OutcomeEvent:
+    """`key` None: derived from the ticket, kind and time."""
+    kind, occurred, (agent_id, agent_email), more = outcome
     ticket = str(id_of(item.get("id")))
     if occurred is None:
         raise PayloadError(f"Intercom {kind} event for {ticket} without a readable time")
     return OutcomeEvent(
-        event_key=hashlib.sha256(f"{ticket}\x1f{kind}\x1f{occurred.isoformat()}".encode()).hexdigest(),
+        event_key=key or hashlib.sha256(f"{ticket}\x1f{kind}\x1f{occurred.isoformat()}".encode()).hexdigest(),
         kind=kind,
         ticket_id=ticket,
         occurred_at=occurred,
-        agent_id=agent[0],
-        agent_email=agent[1],
+        agent_id=agent_id,
+        agent_email=agent_email,
         # Intercom payloads name the team by id only: map it with /pulse helpdesk group "<team id>" TEAM.
         group=id_of(item.get("team_assignee_id")),
         ticket_created_at=_time(item.get("created_at")),
