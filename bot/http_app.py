@@ -21,7 +21,7 @@ from bot.logging_setup import REQUEST_LOGGER, log_request
 from bot.slack_app import SlackApp
 from bot.slack_edge import SlackEdge
 from bot.webhook_edge import WebhookEdge
-from bot.wsgi import Answer, Environ, StartResponse, error, json_answer
+from bot.wsgi import Answer, Environ, OneSegment, StartResponse, error, json_answer
 from jobs.helpdesk.ingest_queue import WebhookIngest
 from storage.db import SessionFactory, database_is_reachable
 
@@ -101,4 +101,4 @@ class RequestLog:
         latency_ms = round((time.perf_counter() - started) * 1000, 2)
         code, method, path = int(status[:3]), environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
         log_request(request_id, method, path, code, latency_ms)
-        return [body] if method != "HEAD" else []
+        return OneSegment(environ, [body] if method != "HEAD" else [])

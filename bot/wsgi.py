@@ -9,7 +9,8 @@ everything the route does itself (bench_http). Every answer that is not a succes
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -68,3 +69,37 @@ def lowercase_headers(environ: Environ) -> dict[str, str]:
         if environ.get(key):
             headers[key.replace("_", "-").lower()] = environ[key]
     return headers
+
+
+class OneSegment:
+    """A response body whose headers and bytes leave in one TCP segment under gunicorn, on Linux.
+
+    Gunicorn writes the headers and then the body in two writes, and with TCP_NODELAY (which it sets) each
+    is a segment of its own: the client is woken twice, and both ends pay for the second packet. A bare
+    endpoint with a 24-byte JSON body measured 0.35 ms of server CPU a request against 0.30 ms with none
+    (6 interleaved rounds, wrk, 32 connections). TCP_CORK holds the segments back until the WSGI server
+    closes the body (as PEP 3333 says it must), which sends what was written at once. Anywhere else (no
+    `gunicorn.socket` in the environ, no TCP_CORK on this platform) the body is sent as it comes."""
+
+    def __init__(self, environ: Environ, chunks: list[bytes]) -> None:
+        self._chunks = chunks
+        self._socket = environ.get("gunicorn.socket") if _CORK is not None else None
+        self._cork(1)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._chunks)
+
+    def close(self) -> None:
+        self._cork(0)
+        self._socket = None
+
+    def _cork(self, on: int) -> None:
+        if self._socket is None:
+            return
+        try:
+            self._socket.setsockopt(socket.IPPROTO_TCP, _CORK, on)
+        except (OSError, AttributeError, TypeError):  # not a TCP socket (a Unix one), or closed already
+            self._socket = None
+
+
+_CORK: int | None = getattr(socket, "TCP_CORK", None)

@@ -1,0 +1,69 @@
+"""The shared WSGI pieces: a body whose headers and bytes leave together under gunicorn."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from bot.wsgi import OneSegment
+
+needs_cork = pytest.mark.skipif(not hasattr(socket, "TCP_CORK"), reason="TCP_CORK is Linux's")
+
+
+@pytest.fixture
+def served_socket() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """The server's end of a real loopback TCP connection, and the client's."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+    with client, server:
+        yield server, client
+
+
+def corked(sock: socket.socket) -> bool:
+    return bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_CORK))
+
+
+@needs_cork
+def test_under_gunicorn_the_socket_is_corked_until_the_server_closes_the_body(
+    served_socket: tuple[socket.socket, socket.socket],
+) -> None:
+    server, client = served_socket
+    body = OneSegment({"gunicorn.socket": server}, [b'{"ok":true}\n'])
+    assert corked(server), "held back from the start, before gunicorn writes the headers"
+    server.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n")
+    for chunk in body:
+        server.sendall(chunk)
+    body.close()
+    assert not corked(server), "and let go once the body is closed, which sends what was written"
+    received = b""
+    while len(received) < 50:
+        received += client.recv(1024)
+    assert received.endswith(b'\r\n\r\n{"ok":true}\n')
+
+
+@needs_cork
+def test_a_head_answer_without_a_body_is_let_go_as_well(served_socket: tuple[socket.socket, socket.socket]) -> None:
+    server, _ = served_socket
+    body = OneSegment({"gunicorn.socket": server}, [])
+    assert list(body) == []
+    body.close()
+    assert not corked(server)
+
+
+def test_without_gunicorns_socket_the_body_is_the_chunks_as_they_are() -> None:
+    body = OneSegment({}, [b"a", b"b"])
+    assert list(body) == [b"a", b"b"]
+    body.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Unix sockets")
+def test_a_socket_that_cannot_be_corked_still_gets_its_body() -> None:
+    left, right = socket.socketpair()  # a Unix socket: TCP_CORK does not apply
+    with left, right:
+        body = OneSegment({"gunicorn.socket": left}, [b"answer"])
+        assert list(body) == [b"answer"]
+        body.close()
