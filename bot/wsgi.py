@@ -1,4 +1,5 @@
-"""The few pieces of HTTP every route shares, as plain WSGI: reading a body, and answering in JSON.
+"""The few pieces of HTTP every route shares, as plain WSGI: reading a body, answering in JSON, and
+sending the answer in one TCP segment.
 
 Tandem's routes are plain WSGI apps rather than a framework's: the Slack route is the hottest path it
 has, and a framework's request context, URL matching and response objects cost about as much CPU as
@@ -22,6 +23,8 @@ Answer = tuple[str, list[tuple[str, str]], bytes]
 MAX_BODY_BYTES = 1024 * 1024
 
 EMPTY_OK: Answer = ("200 OK", [], b"")
+
+_CORK: int | None = getattr(socket, "TCP_CORK", None)  # Linux's: OneSegment
 
 
 class RejectedRequest(Exception):
@@ -98,8 +101,5 @@ class OneSegment:
             return
         try:
             self._socket.setsockopt(socket.IPPROTO_TCP, _CORK, on)
-        except (OSError, AttributeError, TypeError):  # not a TCP socket (a Unix one), or closed already
+        except OSError:  # not a TCP socket (a Unix one), or closed already
             self._socket = None
-
-
-_CORK: int | None = getattr(socket, "TCP_CORK", None)
