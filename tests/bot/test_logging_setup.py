@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
+import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -112,3 +115,69 @@ def test_no_request_line_is_written_below_the_configured_level(capsys: pytest.Ca
     stop_logging()
     [line] = capsys.readouterr().err.splitlines()
     assert json.loads(line)["message"] == "a warning"
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_every_request_line_from_many_threads_is_written_once_in_each_threads_order(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO", "json")
+
+    def log_lines(thread: int) -> None:
+        for n in range(300):
+            log_request(f"{thread}-{n}", "POST", f"/webhooks/t{thread}", 200, 0.5)
+
+    threads = [threading.Thread(target=log_lines, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stop_logging()
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert len(lines) == 2400
+    for t in range(8):
+        mine = [line["request_id"] for line in lines if line["path"] == f"/webhooks/t{t}"]
+        assert mine == [f"{t}-{n}" for n in range(300)]
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_request_lines_and_other_lines_are_written_in_the_order_they_were_logged(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO", "text")
+    log = logging.getLogger("tandem.test")
+    log.info("starting")
+    log_request("00ff00ff00ff00ff", "GET", "/healthz", 200, 0.25)
+    log.warning("in between")
+    log_request("00ff00ff00ff00fe", "GET", "/readyz", 200, 0.5)
+    stop_logging()
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(" ", 4)[4] for line in lines] == [
+        "starting",
+        "GET /healthz 200 0.25ms request_id=00ff00ff00ff00ff",
+        "in between",
+        "GET /readyz 200 0.50ms request_id=00ff00ff00ff00fe",
+    ]
+
+
+class _CountingStream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_request_lines_logged_together_are_written_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = _CountingStream()
+    monkeypatch.setattr(sys, "stderr", stream)
+    configure_logging("INFO", "json")
+    for n in range(50):  # over 50-100 ms, as requests come in: the writer could write each line on its own
+        log_request(f"{n:016x}", "POST", "/webhooks/zendesk", 200, 0.5)
+        time.sleep(0.001)
+    stop_logging()
+    assert len(stream.getvalue().splitlines()) == 50
+    assert stream.writes <= 10, "one write (and one wake-up) a batch of lines, not one a line"
