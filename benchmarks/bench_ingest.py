@@ -177,6 +177,19 @@ class Payloads:
 # -- servers and load -------------------------------------------------------------------------------------
 
 
+def serve_env(slack_api_url: str) -> dict[str, str]:
+    """The settings `tandem serve` is started with here (and by benchmarks/compare_ingest.py), but the database."""
+    return {
+        "PATH": os.environ["PATH"],
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "TANDEM_SLACK_API_URL": slack_api_url,
+        "TANDEM_LOG_FORMAT": "json",
+        "TANDEM_ZENDESK_SECRET": ZENDESK_SECRET,
+        "TANDEM_INTERCOM_SECRET": INTERCOM_SECRET,
+    }
+
+
 # -- the burst: every event twice, both copies at once ---------------------------------------------------
 
 
@@ -325,13 +338,7 @@ def main() -> None:
         with SlackStandin() as standin:
             standin.record_calls = False
             env = {
-                "PATH": os.environ["PATH"],
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "TANDEM_SLACK_API_URL": standin.base_url,
-                "TANDEM_LOG_FORMAT": "json",
-                "TANDEM_ZENDESK_SECRET": ZENDESK_SECRET,
-                "TANDEM_INTERCOM_SECRET": INTERCOM_SECRET,
+                **serve_env(standin.base_url),
                 **{k: v for k, v in os.environ.items() if k in ("TANDEM_WORKERS", "TANDEM_THREADS")},
             }
             settings = load_settings(env, None)

@@ -23,7 +23,6 @@ Run:  .venv/bin/python benchmarks/compare_ingest.py A_DIR B_DIR [--rounds 12] [-
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -35,17 +34,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_ingest import (  # noqa: E402
-    INTERCOM_SECRET,
-    LUA,
-    SIGNING_SECRET,
-    TANDEM,
-    ZENDESK_SECRET,
-    DeliveryCounter,
-    Payloads,
-)
+from benchmarks.bench_ingest import LUA, TANDEM, DeliveryCounter, Payloads, serve_env  # noqa: E402
 from benchmarks.serving import Server, Wrk, cpu_seconds, running_all  # noqa: E402
-from tests.slack_standin import BOT_TOKEN, SlackStandin  # noqa: E402
+from tests.slack_standin import SlackStandin  # noqa: E402
 
 PORT = 3950
 VERSIONS = ("A", "B")
@@ -101,14 +92,8 @@ def main() -> None:
         for n, version in enumerate(VERSIONS):
             url = f"sqlite:///{work / f'{version}.db'}"
             env = {
-                "PATH": os.environ["PATH"],
+                **serve_env(standin.base_url),
                 "PYTHONPATH": str(directories[version]),
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "TANDEM_SLACK_API_URL": standin.base_url,
-                "TANDEM_LOG_FORMAT": "json",
-                "TANDEM_ZENDESK_SECRET": ZENDESK_SECRET,
-                "TANDEM_INTERCOM_SECRET": INTERCOM_SECRET,
                 "TANDEM_DATABASE_URL": url,
                 **extra[version],
             }
