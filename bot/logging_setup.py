@@ -97,10 +97,11 @@ class _LineWriter:
     Records come through a queue. Request lines, most of what a busy server logs, are appended to a deque
     instead, and only the first line after a write wakes the writer, which lets lines gather for
     GATHER_SECONDS before it writes them all. A wake-up a line cost far more than the line: the writer
-    took the GIL from the request threads at every request, and under bench_ingest's load the request
-    line cost a webhook about 10-20% of its CPU (perf stat, a line each against none: 0.63 against 0.57
-    ms over 3 pairs; 0.69 against 0.54 over 3 more). One write a batch, not one a line, for the same
-    reason: a write gives up the GIL, and every thread that gives it up queues to get it back.
+    took the GIL from the request threads at every request. Under bench_ingest's load, a line each
+    against none at all: 0.69 against 0.54 ms of CPU a webhook (perf stat, 3 pairs), 0.63 against 0.57 (3
+    more); side by side (benchmarks/compare_ingest.py, 12 rounds), none at all took 0.94 of the CPU a
+    wake-up a line did, and this writer 0.96. One write a batch, not one a line, for the same reason: a
+    write gives up the GIL, and every thread that gives it up queues to get it back.
     """
 
     def __init__(self, records: queue.SimpleQueue[object], formatter: logging.Formatter) -> None:
