@@ -23,7 +23,6 @@ record stored before is a duplicate, skipped) and delete it.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import secrets
 import struct
@@ -34,6 +33,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+import orjson
 
 HEADER = struct.Struct(">II")  # the frame's length (of what follows the header) and its CRC-32
 MAX_SEGMENT_BYTES = 16 * 1024 * 1024
@@ -153,7 +154,8 @@ class WebhookJournal:
 
 
 def encode(record: JournalRecord) -> bytes:
-    meta = json.dumps([record.provider, record.received_at.isoformat(), record.headers]).encode()
+    # orjson, as the webhook path's other JSON (jobs/helpdesk/values.load_json): 0.5 us, json.dumps 3 us.
+    meta = orjson.dumps([record.provider, record.received_at.isoformat(), record.headers])
     payload = meta + b"\n" + record.body
     return HEADER.pack(len(payload), zlib.crc32(payload)) + payload
 
@@ -168,7 +170,7 @@ def decode(data: bytes) -> Iterator[JournalRecord]:
         if len(payload) != length or zlib.crc32(payload) != crc:
             return
         meta, _, body = payload.partition(b"\n")
-        provider, received_at, headers = json.loads(meta)
+        provider, received_at, headers = orjson.loads(meta)
         yield JournalRecord(provider, datetime.fromisoformat(received_at), headers, body)
         offset += HEADER.size + length
 

@@ -3,9 +3,11 @@ writes to them and deleted once their records are in the database, and orphans l
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +39,16 @@ def test_a_frame_cut_short_or_damaged_ends_what_is_read(tmp_path: Path) -> None:
     damaged = second[: HEADER.size] + second[HEADER.size :].replace(b"2", b"7")
     assert list(decode(first + damaged + encode(record(3)))) == [record(1)]
     assert list(decode(b"")) == []
+
+
+def test_a_frame_written_with_the_standard_librarys_json_reads_back(tmp_path: Path) -> None:
+    """Segments a version before orjson wrote (json.dumps, with spaces) are read by the sweep after an upgrade."""
+    meta = json.dumps(["intercom", NOW.isoformat(), '{"date": "Tue, 24 Nov 2026 12:00:00 GMT"}']).encode()
+    payload = meta + b"\n" + b'{"id": "n-1"}'
+    frame = HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+    assert list(decode(frame)) == [
+        JournalRecord("intercom", NOW, '{"date": "Tue, 24 Nov 2026 12:00:00 GMT"}', b'{"id": "n-1"}')
+    ]
 
 
 def test_appends_from_many_threads_each_land_whole(tmp_path: Path) -> None:

@@ -91,6 +91,15 @@ def test_every_provider_refuses_a_body_that_is_not_json_with_a_reason(name: str,
     assert str(refused.value) and "\n" not in str(refused.value)
 
 
+@pytest.mark.parametrize("name", ["zendesk", "intercom", "helpscout", "generic"])
+@pytest.mark.parametrize("raw", [b'{"id": NaN}', b"[Infinity]", b'{"id": "\\ud800"}', '{"id": "1"}'.encode("utf-16")])
+def test_json_the_standard_library_would_stretch_to_read_is_not_json(name: str, raw: bytes) -> None:
+    """Bodies are decoded by orjson (jobs/helpdesk/values.load_json), which holds to RFC 8259 where the
+    standard library is lenient: no helpdesk sends any of these."""
+    with pytest.raises(PayloadError, match=r"^not JSON: "):
+        PROVIDERS[name].parse(raw, {"x-helpscout-event": "convo.status"})
+
+
 @pytest.mark.parametrize("name", sorted(MODULES))
 @pytest.mark.parametrize("raw", [b"", b"\xff", b"[" * 100_000, b'{"id": null}', b"1e999", b'"' + b"x" * 10_000 + b'"'])
 def test_every_delivery_key_is_a_short_string_for_any_body(name: str, raw: bytes) -> None:
