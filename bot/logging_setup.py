@@ -7,6 +7,7 @@ import heapq
 import json
 import logging
 import logging.handlers
+import math
 import os
 import queue
 import sys
@@ -14,6 +15,7 @@ import threading
 import time
 from collections import deque
 from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii as _quote
 from typing import NamedTuple
 
 # The logger of the one line each HTTP request gets (log_request).
@@ -24,13 +26,34 @@ GATHER_SECONDS = 0.05
 EXTRA_FIELDS = ("request_id", "method", "path", "status", "latency_ms", "event_id", "kind")
 
 
+# A request's line in JSON, as JsonFormatter writes any record with the request fields, filled in by
+# hand: 5 us a line against 9.6 us through the dict and the encoder (timeit, one thread), and a busy
+# server writes one for every request.
+_REQUEST_JSON = (
+    '{"time": "%s", "level": "INFO", "logger": "' + REQUEST_LOGGER + '", "pid": %d, "message": %s, '
+    '"request_id": %s, "method": %s, "path": %s, "status": %d, "latency_ms": %s}'
+)
+
+
 class JsonFormatter(logging.Formatter):
     # One encoder for every line: json.dumps(..., default=str) would build a new one each call.
     _encode = json.JSONEncoder(default=str).encode
 
     def format(self, record: logging.LogRecord) -> str:
+        if type(record) is _RequestRecord and _plain_numbers(record.status, record.latency_ms):
+            # Quoted as the encoder quotes strings (ensure_ascii), the float as it writes floats.
+            return _REQUEST_JSON % (
+                _time(record),
+                os.getpid(),
+                _quote(record.getMessage()),
+                _quote(record.request_id),
+                _quote(record.method),
+                _quote(record.path),
+                record.status,
+                float.__repr__(record.latency_ms),
+            )
         entry: dict[str, object] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": _time(record),
             "level": record.levelname,
             "logger": record.name,
             # Formatted in the process that logged it (records never cross processes here), so its pid is
@@ -44,6 +67,15 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return self._encode(entry)
+
+
+def _plain_numbers(status: object, latency_ms: object) -> bool:
+    """Numbers `%d` and float's repr write as the JSON encoder would (not a bool, not NaN)."""
+    return type(status) is int and type(latency_ms) is float and math.isfinite(latency_ms)
+
+
+def _time(record: logging.LogRecord) -> str:
+    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
 
 
 class TextFormatter(logging.Formatter):

@@ -74,26 +74,28 @@ def test_a_request_line_reads_as_the_same_line_logged_through_logging(
     capsys: pytest.CaptureFixture[str], log_format: str
 ) -> None:
     configure_logging("INFO", log_format)
-    log_request("00ff00ff00ff00ff", "POST", '/webhooks/a "quoted" path', 401, 1.5)
+    path = '/webhooks/a "quoted" p\u00e4th\\'
+    log_request("00ff00ff00ff00ff", "POST", path, 401, 1.5)
     logging.getLogger(REQUEST_LOGGER).info(
         "%s %s %s %.2fms",
         "POST",
-        '/webhooks/a "quoted" path',
+        path,
         401,
         1.5,
-        extra={"request_id": "00ff00ff00ff00ff", "method": "POST", "path": '/webhooks/a "quoted" path', "status": 401,
-               "latency_ms": 1.5},
-    )  # fmt: skip
+        extra={"request_id": "00ff00ff00ff00ff", "method": "POST", "path": path, "status": 401, "latency_ms": 1.5},
+    )
     stop_logging()
     queued, logged = capsys.readouterr().err.splitlines()
     if log_format == "json":
         queued_line, logged_line = json.loads(queued), json.loads(logged)
         assert queued_line.pop("time")[:19] == logged_line.pop("time")[:19]
         assert queued_line == logged_line
-        assert queued_line["message"] == 'POST /webhooks/a "quoted" path 401 1.50ms'
+        assert queued_line["message"] == f"POST {path} 401 1.50ms"
+        # Written the same to the character, past the time (the request line's JSON is filled in by hand).
+        assert queued.split('"level"', 1)[1] == logged.split('"level"', 1)[1]
     else:
         assert queued[:19] == logged[:19]  # the time, to the second
-        line = 'INFO tandem.http POST /webhooks/a "quoted" path 401 1.50ms request_id=00ff00ff00ff00ff'
+        line = f"INFO tandem.http POST {path} 401 1.50ms request_id=00ff00ff00ff00ff"
         assert queued.split(" ", 2)[2] == logged.split(" ", 2)[2] == line  # after the date and time
 
 
