@@ -77,15 +77,18 @@ def test_a_click_is_acknowledged_recorded_and_the_dm_shows_the_choice(pulse: Pul
     assert pulse.count(Delivery.answered.is_(True), model=Delivery) == 1
 
 
-def settled_updates(standin: SlackStandin, quiet: float = 0.5) -> list[Any]:
-    """chat.update calls once no new one has arrived for `quiet` seconds."""
+def settled_updates(standin: SlackStandin, quiet: float = 0.5, timeout: float = 10.0) -> list[Any]:
+    """chat.update calls once there is one and no new one has arrived for `quiet` seconds (under load the
+    first can take longer than `quiet`: waited for, not failed)."""
+    deadline = time.monotonic() + timeout
     count = -1
-    while True:
+    while time.monotonic() < deadline:
         calls = standin.calls_to("chat.update")
-        if len(calls) == count:
+        if calls and len(calls) == count:
             return calls
         count = len(calls)
         time.sleep(quiet)
+    raise AssertionError("no chat.update arrived, or they kept arriving")
 
 
 def shown_value(update_call: Any) -> list[str]:
