@@ -61,8 +61,9 @@ def test_appends_from_many_threads_each_land_whole(tmp_path: Path) -> None:
 
 
 def test_a_full_segment_is_deleted_once_its_records_are_stored_and_the_current_one_at_close(tmp_path: Path) -> None:
-    journal = WebhookJournal(tmp_path / "journal", max_bytes=2 * len(encode(record(1))) + 1)
+    journal = WebhookJournal(tmp_path / "journal", max_bytes=3 * len(encode(record(1))))
     first = [journal.append(record(n)) for n in range(3)]
+    assert first[0] is first[1] is first[2]
     later = journal.append(record(9, b"y" * 300))  # the first segment is full with three: a new one
     assert len(segments(tmp_path / "journal")) == 2 and later is not first[0]
     journal.stored(first[:2])
@@ -72,6 +73,52 @@ def test_a_full_segment_is_deleted_once_its_records_are_stored_and_the_current_o
     journal.stored([later])
     assert len(segments(tmp_path / "journal")) == 1  # still the one appended to
     journal.close()
+    assert segments(tmp_path / "journal") == []
+
+
+def test_a_record_bigger_than_a_segment_gets_a_segment_of_its_own(tmp_path: Path) -> None:
+    journal = WebhookJournal(tmp_path / "journal", max_bytes=64)
+    small, big = journal.append(record(1)), journal.append(record(2, b"z" * 5000))
+    assert small is not big
+    assert read_all(tmp_path / "journal") == [record(1), record(2, b"z" * 5000)]
+
+
+def test_the_space_a_segment_has_not_written_yet_ends_what_is_read(tmp_path: Path) -> None:
+    written = encode(record(1)) + encode(record(2, b""))
+    assert list(decode(written + bytes(4096))) == [record(1), record(2, b"")]
+    journal = WebhookJournal(tmp_path / "journal")
+    journal.append(record(3))
+    (path,) = segments(tmp_path / "journal")
+    assert path.stat().st_size > len(encode(record(3)))  # its space is taken when it is started
+    assert read_all(tmp_path / "journal") == [record(3)]
+
+
+def test_a_segment_left_for_the_sweep_is_cut_to_what_was_written(tmp_path: Path) -> None:
+    journal = WebhookJournal(tmp_path / "journal")
+    journal.append(record(1))
+    journal.append(record(2))
+    journal.close()
+    (path,) = segments(tmp_path / "journal")
+    assert path.read_bytes() == encode(record(1)) + encode(record(2))
+
+
+def test_a_segment_the_disk_has_no_room_for_is_refused_at_once_and_leaves_no_file(tmp_path: Path) -> None:
+    """The space is reserved when a segment starts, so a full disk is an OSError there (the delivery is
+    then kept in the database), never a fault in a copy into the map. Files over 1 MB stand for no room."""
+    script = (
+        "import resource, signal, sys; from datetime import datetime, UTC; from pathlib import Path;"
+        "from storage.webhook_journal import JournalRecord, WebhookJournal;"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN);"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20));"
+        "j = WebhookJournal(Path(sys.argv[1]));"
+        "record = JournalRecord('intercom', datetime(2026, 11, 24, tzinfo=UTC), '{}', b'{}')\n"
+        "try:\n    j.append(record)\nexcept OSError as error:\n    print(type(error).__name__)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    refused = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "journal")], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert refused.stdout.strip() == "OSError"
     assert segments(tmp_path / "journal") == []
 
 

@@ -25,7 +25,7 @@ from jobs.helpdesk.ingest_queue import WebhookIngest
 from jobs.helpdesk.providers import PROVIDERS
 from storage.db import make_session_factory, sqlite_file, write_connection
 from storage.models import HelpdeskAgentId, HelpdeskEvent, WebhookDelivery
-from storage.webhook_journal import decode, segments
+from storage.webhook_journal import decode, journal_directory, segments
 from tests.waiting import wait_until
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -108,6 +108,20 @@ def test_on_sqlite_each_sender_is_answered_once_its_delivery_is_journaled_and_it
     assert count(engine, WebhookDelivery, WebhookDelivery.status == "parsed") == count(engine, HelpdeskEvent) == 3
     ingest.stop()
     assert segments(ingest.journal.directory) == []  # every record in the database: nothing left to sweep
+
+
+def test_on_sqlite_a_delivery_the_journal_cannot_take_is_kept_in_the_database_before_its_answer(
+    engine: Engine,
+) -> None:
+    database = sqlite_file(engine)
+    if database is None:
+        pytest.skip("PostgreSQL has no journal")
+    journal_directory(database).write_text("a file where the journal's directory goes: it cannot be written")
+    ingest = WebhookIngest(make_session_factory(engine), linger=1, linger_step=1)
+    assert ingest.submit(generic("evt-1")) == Ingested(duplicate=False, events=1)
+    assert count(engine, WebhookDelivery) == 1  # committed before the answer, not a second later
+    assert ingest.flush(10)
+    assert count(engine, WebhookDelivery, WebhookDelivery.status == "parsed") == count(engine, HelpdeskEvent) == 1
 
 
 def test_concurrent_copies_of_a_delivery_are_stored_once(engine: Engine, ingest: WebhookIngest) -> None:
