@@ -56,22 +56,46 @@ def read_body(environ: Environ) -> bytes:
         length = int(declared) if declared else MAX_BODY_BYTES + 1  # chunked: read up to one byte too many
     except ValueError:
         raise RejectedRequest(400, "Content-Length is not a number") from None
-    too_big = RejectedRequest(413, f"body is larger than {MAX_BODY_BYTES} bytes")
     if declared and length > MAX_BODY_BYTES:
-        raise too_big
+        raise _too_big()
     body: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
     if len(body) > MAX_BODY_BYTES:
-        raise too_big
+        raise _too_big()
     return body
+
+
+def _too_big() -> RejectedRequest:
+    return RejectedRequest(413, f"body is larger than {MAX_BODY_BYTES} bytes")
 
 
 def lowercase_headers(environ: Environ) -> dict[str, str]:
     """The request's headers by lower-case name, as the helpdesk providers read them."""
-    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
+    names = _HEADER_NAMES
+    headers = {}
+    for key, value in environ.items():
+        name = names.get(key)
+        if name is None:
+            name = _header_name(key)
+        if name:
+            headers[name] = value
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         if environ.get(key):
             headers[key.replace("_", "-").lower()] = environ[key]
     return headers
+
+
+# The header name of each environ key ("" for a key that is not a header), learned as requests bring them:
+# a request's two dozen keys are looked up rather than each tested and rewritten. Bounded: the names are
+# the sender's to choose.
+_HEADER_NAMES: dict[str, str] = {}
+_MAX_HEADER_NAMES = 512
+
+
+def _header_name(key: str) -> str:
+    name = key[5:].replace("_", "-").lower() if key.startswith("HTTP_") else ""
+    if len(_HEADER_NAMES) < _MAX_HEADER_NAMES:
+        _HEADER_NAMES[key] = name
+    return name
 
 
 class OneSegment:

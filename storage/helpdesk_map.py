@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,9 +13,14 @@ from storage.models import HelpdeskAgent, HelpdeskGroup, Member, Team
 from storage.upsert import insert_for
 
 
+@lru_cache(maxsize=1024)
 def group_key(name: str) -> str:
-    """Helpdesks differ in capitals and spacing of the same group name; the key does not."""
-    return re.sub(r"\s+", " ", name).strip().casefold()
+    """Helpdesks differ in capitals and spacing of the same group name; the key does not. Remembered: every
+    webhook names one of a helpdesk's few groups."""
+    return _SPACES.sub(" ", name).strip().casefold()
+
+
+_SPACES = re.compile(r"\s+")
 
 
 def map_agent(session: Session, email: str, member_id: int, now: datetime) -> None:

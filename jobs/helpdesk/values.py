@@ -58,9 +58,11 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 def text_of(value: object) -> str | None:
     """Text of a value: None when missing, empty, or a template placeholder the helpdesk left unrendered."""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return None
-    text = str(value).strip()
+    if type(value) is not str:  # the common case first: a payload's values are read ten at a time
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            return None
+        value = str(value)
+    text = value.strip()
     return text if text and "{{" not in text else None
 
 
