@@ -13,7 +13,16 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from bot.logging_setup import GATHER_SECONDS, REQUEST_LOGGER, configure_logging, log_request, stop_logging
+from bot.logging_setup import (
+    GATHER_SECONDS,
+    REQUEST_LOGGER,
+    JsonFormatter,
+    RequestLine,
+    _RequestRecord,
+    configure_logging,
+    log_request,
+    stop_logging,
+)
 
 
 @pytest.fixture
@@ -97,6 +106,39 @@ def test_a_request_line_reads_as_the_same_line_logged_through_logging(
         assert queued[:19] == logged[:19]  # the time, to the second
         line = f"INFO tandem.http POST {path} 401 1.50ms request_id=00ff00ff00ff00ff"
         assert queued.split(" ", 2)[2] == logged.split(" ", 2)[2] == line  # after the date and time
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_a_batch_of_request_lines_alone_is_written_as_the_same_lines_logged_through_logging(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A batch with no other record is written straight from the lines its threads handed over."""
+    configure_logging("INFO", "json")
+    paths = ['/webhooks/a "quoted" p\u00e4th\\', "/webhooks/zendesk"]
+    for n, path in enumerate(paths):
+        log_request(f"00ff00ff00ff00f{n}", "POST", path, 200 + n, 1.25 + n)
+    written = ""
+    deadline = time.monotonic() + 10
+    while written.count("\n") < len(paths) and time.monotonic() < deadline:  # the batch, before anything else
+        time.sleep(GATHER_SECONDS)
+        written += capsys.readouterr().err
+    for n, path in enumerate(paths):
+        extra = {"request_id": f"00ff00ff00ff00f{n}", "method": "POST", "path": path, "status": 200 + n}
+        logging.getLogger(REQUEST_LOGGER).info(
+            "%s %s %s %.2fms", "POST", path, 200 + n, 1.25 + n, extra={**extra, "latency_ms": 1.25 + n}
+        )
+    stop_logging()
+    alone, logged = written.splitlines(), capsys.readouterr().err.splitlines()
+    assert len(alone) == len(logged) == len(paths)
+    for line, same in zip(alone, logged, strict=True):
+        assert line.split('"level"', 1)[1] == same.split('"level"', 1)[1]  # to the character, past the time
+
+
+def test_a_request_line_whose_numbers_json_would_write_otherwise_is_written_as_its_record_would_be() -> None:
+    formatter = JsonFormatter()
+    for status, latency in ((200, 1.5), (True, 1.5), (200, float("nan")), (200, 2)):
+        line = RequestLine(1_795_000_000.25, "00ff00ff00ff00ff", "POST", "/webhooks/generic", status, latency)
+        assert formatter.request_line(line, os.getpid()) == formatter.format(_RequestRecord(line))
 
 
 @pytest.mark.usefixtures("restore_logging")
