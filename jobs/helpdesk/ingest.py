@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import lru_cache
@@ -45,7 +45,6 @@ from storage.helpdesk_map import group_key
 # Never kept with a delivery: they are credentials, and a replay does not verify again.
 CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "x-tandem-token"})
 
-_EVENT_FIELDS = tuple(f.name for f in fields(OutcomeEvent))
 _OPENED_UNKNOWN = "_opened_unknown"  # marks a prepared event row whose resolution time needs the database
 
 
@@ -251,7 +250,7 @@ def _parse(provider: Provider, body: bytes, headers: Mapping[str, str]) -> tuple
 
 
 def _row(provider: str, event: OutcomeEvent) -> dict[str, Any]:
-    row = {name: getattr(event, name) for name in _EVENT_FIELDS}
+    row = dict(vars(event))  # its fields: a dataclass's instance attributes are exactly those
     group = row.pop("group")
     # Case folding can lengthen a name ("ß" -> "ss"): the key keeps what fits its column.
     row["group_name"], row["group_key"] = group, group_key(group)[:255] if group else None
