@@ -14,7 +14,9 @@ Why a memory map and not `write`: a system call gives up the GIL, and under load
 gives it up waits for it again behind the others; the journal's `write` was the commonest reason a request
 thread was switched out (perf, sched_switch). A copy into the map is no system call. The disk space of a
 segment is reserved when it is started (`posix_fallocate`): a full disk fails that start (an OSError, and
-the delivery is kept in the database instead), never a copy into the map.
+the delivery is kept in the database instead), never a copy into the map. (On a copy-on-write filesystem,
+ZFS or btrfs, a reservation is no promise, as a `write` is none there either: what the disk has no room
+for fails when the kernel writes it back.)
 
 The layout: a directory of segment files, `<pid>-<random>.journal`, each held with an exclusive flock by
 the process appending to it for as long as any of its records is not yet in the database. A record is a
