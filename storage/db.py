@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -20,11 +21,12 @@ SessionFactory = sessionmaker[Session]
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, sqlite_cache_kib: int | None = None, **kwargs: Any) -> Engine:
     """Create the process's engine. SQLite runs in WAL mode (readers never block the writer) with foreign keys on.
 
     A PostgreSQL URL may pin a schema with `?options=-csearch_path%3Dname`, which is how the tests
-    isolate their runs.
+    isolate their runs. `sqlite_cache_kib`: each SQLite connection's page cache, in KiB, where SQLite's
+    own (2,000 KiB) is too small for what the engine writes (jobs/helpdesk/ingest_queue.py).
     """
     parsed = make_url(url)
     connect_args: dict[str, Any] = dict(kwargs.pop("connect_args", {}))
@@ -34,6 +36,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         connect_args.setdefault("check_same_thread", False)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _configure_sqlite_connection)
+        if sqlite_cache_kib:
+            event.listen(engine, "connect", partial(_set_cache_size, kib=sqlite_cache_kib))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, connect_args=connect_args, **kwargs)
@@ -48,6 +52,10 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def _set_cache_size(dbapi_connection: Any, _record: Any, *, kib: int) -> None:
+    dbapi_connection.execute(f"PRAGMA cache_size=-{int(kib)}")  # negative: KiB, not pages
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:

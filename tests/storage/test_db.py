@@ -98,3 +98,16 @@ def test_a_write_alone_waits_for_a_transaction_that_has_written_to_commit(sqlite
     finally:
         pool.shutdown()
     assert scratch(sqlite_engine) == [1, 2]
+
+
+def test_an_engine_can_give_each_of_its_sqlite_connections_a_larger_page_cache(tmp_path: Path) -> None:
+    default = make_engine(f"sqlite:///{tmp_path / 'tandem.db'}")
+    larger = make_engine(f"sqlite:///{tmp_path / 'tandem.db'}", sqlite_cache_kib=16 * 1024)
+    try:
+        for engine, kib in ((default, 2000), (larger, 16 * 1024)):
+            with engine.connect() as connection:
+                assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -kib  # negative: KiB
+                assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"  # configured as every one
+    finally:
+        default.dispose()
+        larger.dispose()
