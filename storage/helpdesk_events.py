@@ -210,6 +210,14 @@ def mark_received_parsed(db: Writer, counts: Mapping[int, int]) -> None:
     db.execute(_on(db).parsed, rows)
 
 
+def recount_parsed(db: Writer, counts: Mapping[int, int]) -> None:
+    """Parsed deliveries' counts of new events, by delivery id: for those kept parsed with every event
+    counted (jobs.helpdesk.ingest.keep) of which some had been stored before."""
+    table = WebhookDelivery.__table__
+    for delivery_id, stored in sorted(counts.items()):
+        db.execute(update(table).where(table.c.id == delivery_id).values(events=stored))
+
+
 # The ids come as one JSON array: SQLite probes the table by rowid for each (a join with json_each
 # instead scans every received delivery for each id).
 _PARSED_ON_SQLITE = """

@@ -34,6 +34,7 @@ from storage.helpdesk_events import (
     delivery_row,
     learn_agent_emails,
     mark_received_parsed,
+    recount_parsed,
     set_delivery_outcome,
     store_deliveries,
     store_delivery_alone,
@@ -74,12 +75,15 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Outcomes:
-    """A kept delivery's outcome events (rows as `_row` makes them) and agent ids, waiting to be stored."""
+    """A kept delivery's outcome events (rows as `_row` makes them) and agent ids, waiting to be stored.
+    `kept_parsed`: its delivery was kept as parsed, counting every one of its events as new, in the
+    transaction that stores them (`keep(..., with_events=True)`); False: kept as received, before."""
 
     delivery_id: int
     provider: str
     events: Sequence[dict[str, Any]]
     agent_ids: Sequence[tuple[str, str]]
+    kept_parsed: bool = False
 
 
 def prepare(provider: Provider, body: bytes, headers: Mapping[str, str], now: datetime) -> Delivery:
@@ -102,16 +106,31 @@ def _http_date(second: int) -> str:
     return format_datetime(datetime.fromtimestamp(second, UTC), usegmt=True)
 
 
-def keep(db: Writer, deliveries: Sequence[Delivery]) -> list[tuple[Ingested, Outcomes | None]]:
+def keep(
+    db: Writer, deliveries: Sequence[Delivery], *, with_events: bool = False
+) -> list[tuple[Ingested, Outcomes | None]]:
     """Keep deliveries in the caller's transaction, with the same outcome as one after the other in order:
     a delivery kept before, or earlier in `deliveries`, is a duplicate and keeps nothing. Returns each
-    one's answer, and for a new one with outcome events, what `store_outcomes` is to store."""
+    one's answer, and for a new one with outcome events, what `store_outcomes` is to store.
+
+    `with_events`: the caller stores their events with `store_outcomes` in the same transaction, so a
+    delivery with events is kept as parsed at once, each event counted as new, rather than kept as received
+    and then updated: an UPDATE of every delivery in the batch saved (its row and its status index entry
+    written twice). `store_outcomes` corrects the count of one whose events were stored before."""
     first: dict[tuple[str, str], int] = {}  # the index of the first delivery with each key
     for index, delivery in enumerate(deliveries):
         first.setdefault((delivery.provider, delivery.key), index)
-    ids = store_deliveries(db, [deliveries[index].row for index in first.values()])
+    rows = [_as_kept(deliveries[index], with_events) for index in first.values()]
+    ids = store_deliveries(db, rows)
     new = {first[key]: delivery_id for key, delivery_id in ids.items()}  # delivery id by index, of those kept
-    return [_kept(delivery, new.get(index)) for index, delivery in enumerate(deliveries)]
+    return [_kept(delivery, new.get(index), with_events) for index, delivery in enumerate(deliveries)]
+
+
+def _as_kept(delivery: Delivery, with_events: bool) -> dict[str, Any]:
+    row = delivery.row
+    if with_events and row["status"] == "received":
+        return {**row, "status": "parsed", "events": len(delivery.events)}
+    return row
 
 
 def keep_alone(connection: sqlite3.Connection, delivery: Delivery) -> tuple[Ingested, Outcomes | None]:
@@ -126,29 +145,35 @@ def answered(delivery: Delivery, duplicate: bool | None = None) -> Ingested:
     return Ingested(duplicate, events=len(delivery.events), problem=delivery.problem, ignored=ignored)
 
 
-def _kept(delivery: Delivery, delivery_id: int | None) -> tuple[Ingested, Outcomes | None]:
+def _kept(delivery: Delivery, delivery_id: int | None, with_events: bool = False) -> tuple[Ingested, Outcomes | None]:
     """A delivery's answer, and its events to store; `delivery_id` None: it was kept before (a duplicate)."""
     if delivery_id is None:
         return answered(delivery, duplicate=True), None
     answer, parsed = answered(delivery, duplicate=False), delivery.parsed
     if parsed is None or not delivery.events:
         return answer, None
-    return answer, Outcomes(delivery_id, delivery.provider, delivery.events, parsed.agent_ids)
+    return answer, Outcomes(delivery_id, delivery.provider, delivery.events, parsed.agent_ids, with_events)
 
 
 def store_outcomes(
     db: Writer, batch: Sequence[Outcomes], known: Mapping[tuple[str, str], str] | None = None
 ) -> tuple[dict[int, int], dict[tuple[str, str], str]]:
     """Store the outcome events of kept deliveries in the caller's transaction, in order (an event stored
-    before, or earlier in `batch`, is not stored again), and mark the deliveries parsed. Returns how many
-    of each delivery's events were new, by its id, and the agent ids written (email by (provider, agent
-    id)); those in `known` with the same email are not written again."""
+    before, or earlier in `batch`, is not stored again), and mark the deliveries parsed (those kept
+    parsed already: their count corrected where some events were not new). Returns how many of each
+    delivery's events were new, by its id, and the agent ids written (email by (provider, agent id));
+    those in `known` with the same email are not written again."""
     known = known or {}
     emails = {(o.provider, agent): email for o in batch for agent, email in o.agent_ids}
     learned = {pair: email for pair, email in emails.items() if known.get(pair) != email}
     learn_agent_emails(db, learned)
     counts = _store_events(db, [(o.delivery_id, o.events) for o in batch])
-    mark_received_parsed(db, counts)
+    received = {o.delivery_id: counts[o.delivery_id] for o in batch if not o.kept_parsed}
+    miscounted = {
+        o.delivery_id: counts[o.delivery_id] for o in batch if o.kept_parsed and counts[o.delivery_id] != len(o.events)
+    }
+    mark_received_parsed(db, received)
+    recount_parsed(db, miscounted)
     return counts, learned
 
 

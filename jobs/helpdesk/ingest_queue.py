@@ -301,7 +301,8 @@ class WebhookIngest:
             with write_connection(self._store_engine) as connection:
                 journaled = [item.delivery for item in batch if isinstance(item, Journaled)]
                 outcomes = [item for item in batch if isinstance(item, Outcomes)]
-                outcomes += [outcome for _, outcome in keep(connection, journaled) if outcome is not None]
+                kept = keep(connection, journaled, with_events=True)
+                outcomes += [outcome for _, outcome in kept if outcome is not None]
                 _, learned = store_outcomes(connection, outcomes, self._known)
         except Exception as error:
             if not database_is_reachable(self._engine):

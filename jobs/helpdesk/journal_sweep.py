@@ -73,7 +73,7 @@ def _write(engine: Engine, deliveries: Sequence[Delivery]) -> int:
     """Keep deliveries and store their events; how many were new. Raises when the database is down."""
     try:
         with write_connection(engine) as connection:
-            kept = keep(connection, deliveries)
+            kept = keep(connection, deliveries, with_events=True)
             store_outcomes(connection, [outcomes for _, outcomes in kept if outcomes is not None])
         return sum(answer.duplicate is False for answer, _ in kept)
     except Exception:

@@ -20,7 +20,15 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from jobs.helpdesk.ingest import Delivery, Ingested, finish_received, keep, prepare, replay_failed
+from jobs.helpdesk.ingest import (
+    Delivery,
+    Ingested,
+    finish_received,
+    keep,
+    prepare,
+    replay_failed,
+    store_outcomes,
+)
 from jobs.helpdesk.ingest_queue import WebhookIngest
 from jobs.helpdesk.providers import PROVIDERS
 from storage.db import make_session_factory, sqlite_file, write_connection
@@ -190,6 +198,33 @@ def test_a_group_stores_what_one_delivery_after_the_other_would(engine: Engine, 
         ("parsed", 1),
     ]
     assert count(engine, HelpdeskEvent) == 4
+
+
+def test_deliveries_kept_with_their_events_are_parsed_at_once_each_counting_only_its_new_events(
+    engine: Engine,
+) -> None:
+    replied = {"event_id": "evt-r", "type": "replied", "ticket_id": "T-5", "occurred_at": "2026-11-23T10:00:00Z"}
+    solved = {"event_id": "evt-s", "type": "solved", "ticket_id": "T-5", "occurred_at": "2026-11-23T15:00:00Z"}
+    deliveries = [
+        generic("evt-r", ticket="T-5", kind="replied"),
+        batch(replied, solved),  # its first event is the delivery before's: one new
+        generic("evt-r", ticket="T-5", kind="replied"),  # the first delivery again: a duplicate
+        prepare(PROVIDERS["generic"], b"not json", {}, NOW),  # kept, failed, for replay
+    ]
+    with write_connection(engine) as connection:
+        kept = keep(connection, deliveries, with_events=True)
+        counts, _ = store_outcomes(connection, [outcomes for _, outcomes in kept if outcomes is not None])
+    assert [answer for answer, _ in kept] == [
+        Ingested(duplicate=False, events=1),
+        Ingested(duplicate=False, events=2),
+        Ingested(duplicate=True, events=1),
+        Ingested(duplicate=False, problem=deliveries[-1].problem),
+    ]
+    assert sorted(counts.values()) == [1, 1]
+    with engine.connect() as connection:
+        statuses = connection.execute(select(WebhookDelivery.status, WebhookDelivery.events)).all()
+    assert sorted(tuple(s) for s in statuses) == [("failed", 0), ("parsed", 1), ("parsed", 1)]
+    assert count(engine, HelpdeskEvent) == 2
 
 
 def test_a_delivery_the_database_refuses_does_not_take_the_others_of_its_group_down(
