@@ -6,6 +6,9 @@ Two steps, in two transactions:
    events is kept as received, and its events wait for step 2.
 2. `store_outcomes`: the events of received deliveries, many deliveries a transaction (where each costs
    a fraction of what it would alone), then the deliveries marked parsed.
+Where the raw delivery was made safe before the answer some other way (on SQLite, the webhook journal:
+storage/webhook_journal.py), both steps share one transaction, and `keep(..., with_events=True)` keeps a
+delivery as parsed at once rather than as received and then updated.
 
 In the web process step 2 runs on a background thread just after the answer (jobs/helpdesk/ingest_queue.py).
 A delivery a crash left received is read again from its raw body by `finish_received` (every scheduler
