@@ -145,7 +145,14 @@ def answered(delivery: Delivery, duplicate: bool | None = None) -> Ingested:
     """What a delivery's sender is told: the same for a retry as for the first (journaled, a delivery is
     answered before anyone looks for its key)."""
     ignored = delivery.parsed.ignored if delivery.parsed else ""
-    return Ingested(duplicate, events=len(delivery.events), problem=delivery.problem, ignored=ignored)
+    return _answer(duplicate, len(delivery.events), delivery.problem, ignored)
+
+
+@lru_cache(maxsize=256)
+def _answer(duplicate: bool | None, events: int, problem: str, ignored: str) -> Ingested:
+    """The same few answers over and over (Ingested is immutable): each made once, not a dataclass a
+    webhook (1 us). Bounded: a problem may quote the payload."""
+    return Ingested(duplicate, events=events, problem=problem, ignored=ignored)
 
 
 def _kept(delivery: Delivery, delivery_id: int | None, with_events: bool = False) -> tuple[Ingested, Outcomes | None]:

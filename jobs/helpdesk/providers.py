@@ -77,6 +77,8 @@ def _within_limits(parse: Parse) -> Parse:
 
 def _is_text(value: str) -> bool:
     """Storable as text by both databases: UTF-8 (no lone surrogates) and no NUL (PostgreSQL refuses it)."""
+    if value.isascii():  # most values, and no surrogate is ASCII: 0.08 us against 0.13 us encoding
+        return "\x00" not in value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
