@@ -6,10 +6,12 @@ import io
 import json
 import logging
 import os
+import random
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -19,6 +21,7 @@ from bot.logging_setup import (
     JsonFormatter,
     RequestLine,
     _RequestRecord,
+    _time_of,
     configure_logging,
     log_request,
     stop_logging,
@@ -228,3 +231,28 @@ def test_request_lines_logged_together_are_written_together(monkeypatch: pytest.
     stop_logging()
     assert len(stream.getvalue().splitlines()) == 50
     assert stream.writes <= batches + 1, "one write (and one wake-up) a batch of lines, not one a line"
+
+
+@pytest.mark.parametrize(
+    "created",
+    [
+        1763950000.9999995,  # rounds up to the next second
+        1763950000.9999994,
+        1763950000.0005,
+        1763950000.9995,
+        1763950000.0,
+        1763950000.0000005,
+        0.5,
+        -1.0000005,  # before 1970
+    ],
+)
+def test_a_lines_time_is_written_as_datetime_writes_it_to_the_millisecond(created: float) -> None:
+    assert _time_of(created) == datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+
+
+def test_a_lines_time_is_written_as_datetime_writes_it_at_any_time_halfway_between_two_microseconds_too() -> None:
+    numbers = random.Random(5).sample(range(2 * 10**15), 20_000)
+    times = [n / 1e6 for n in numbers] + [n / 1e6 + 0.0000005 for n in numbers]
+    assert [_time_of(t) for t in times] == [
+        datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds") for t in times
+    ]
