@@ -17,6 +17,7 @@ from bot.http_app import WsgiApp
 from bot.logging_setup import configure_logging
 from bot.runtime import build_runtime
 from bot.settings import Settings
+from bot.worker_cores import WorkerCores
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class TandemServer(BaseApplication):  # type: ignore[misc]
 
     def load_config(self) -> None:
         settings = self.settings
+        cores = WorkerCores(settings.pin_workers)
         for key, value in {
             "bind": f"{settings.host}:{settings.port}",
             "worker_class": "gthread",
@@ -59,6 +61,8 @@ class TandemServer(BaseApplication):  # type: ignore[misc]
             "proc_name": "tandem",
             # gunicorn's runtime control socket lives in $HOME and would be shared by every instance.
             "control_socket_disable": True,
+            "pre_fork": cores.pre_fork,
+            "post_fork": cores.post_fork,
         }.items():
             self.cfg.set(key, value)
 

@@ -28,6 +28,7 @@ class Secret(str):
 
 
 SCHEDULER_MODES = ("on", "off", "auto")
+PIN_MODES = ("auto", "on", "off")  # bot/worker_cores.py
 LOG_FORMATS = ("text", "json")
 
 # Where to find each required value: the second half of every "is not set" message.
@@ -49,6 +50,8 @@ class Settings:
     # 8, not more: on a 2-core machine more threads only queue on the GIL. Measured with 16 against 8
     # (benchmarks/bench_http.py, bench_ingest.py, bench_commands.py): the same throughput, p99 about halved.
     threads: int = 8
+    # Each worker process on a core of its own: "auto" when every core gets as many (bot/worker_cores.py).
+    pin_workers: str = "auto"
     scheduler: str = "auto"
     log_level: str = "INFO"
     log_format: str = "text"
@@ -114,6 +117,7 @@ def load_settings(environ: Mapping[str, str], env_file: Path | None = Path(".env
         port=_int("TANDEM_PORT", get("TANDEM_PORT", "3000"), 1, 65535),
         workers=_int("TANDEM_WORKERS", get("TANDEM_WORKERS", "2"), 1, 64),
         threads=_int("TANDEM_THREADS", get("TANDEM_THREADS", "8"), 1, 256),
+        pin_workers=_choice("TANDEM_PIN_WORKERS", get("TANDEM_PIN_WORKERS", "auto").lower(), PIN_MODES),
         scheduler=_choice("TANDEM_SCHEDULER", get("TANDEM_SCHEDULER", "auto").lower(), SCHEDULER_MODES),
         log_level=_log_level(get("TANDEM_LOG_LEVEL", "INFO").upper()),
         log_format=_choice("TANDEM_LOG_FORMAT", get("TANDEM_LOG_FORMAT", "text").lower(), LOG_FORMATS),

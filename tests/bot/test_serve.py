@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -191,6 +192,48 @@ def test_a_removed_app_whose_token_works_again_at_start_up_resumes_its_scheduled
         standin.wait_for("users.list")  # the first tick ran the directory sync
         with make_session_factory(engine)() as session:
             assert app_removed(session) is None
+    finally:
+        process.kill()
+        process.communicate()
+
+
+def workers_of(process: subprocess.Popen[str]) -> list[int]:
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    return sorted(int(pid) for pid in children)
+
+
+def cores_of(pids: list[int]) -> list[set[int]]:
+    return [os.sched_getaffinity(pid) for pid in pids]
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="pinning needs two usable cores")
+def test_each_worker_runs_on_a_core_of_its_own_and_one_started_after_a_worker_dies_takes_the_core_it_left(
+    tmp_path: Path, standin: SlackStandin
+) -> None:
+    usable = sorted(os.sched_getaffinity(0))[:2]
+    process, port = start_serve(tmp_path, standin, TANDEM_WORKERS="2", TANDEM_PIN_WORKERS="on")
+    try:
+        wait_until_ready(process, port)
+        wait_until(lambda: len(workers_of(process)) == 2, what="both workers")
+        first, second = workers_of(process)
+        assert sorted(map(sorted, cores_of([first, second]))) == [[usable[0]], [usable[1]]]
+        left = os.sched_getaffinity(first)
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: len(set(workers_of(process)) - {second}) == 1, 30, "a worker in place of the dead one")
+        [replacement] = set(workers_of(process)) - {second}
+        assert os.sched_getaffinity(replacement) == left
+        assert request(port, "GET", "/healthz").status == 200
+    finally:
+        process.kill()
+        process.communicate()
+
+
+def test_workers_are_left_to_the_kernel_when_pinning_is_off(tmp_path: Path, standin: SlackStandin) -> None:
+    process, port = start_serve(tmp_path, standin, TANDEM_WORKERS="2", TANDEM_PIN_WORKERS="off")
+    try:
+        wait_until_ready(process, port)
+        wait_until(lambda: len(workers_of(process)) == 2, what="both workers")
+        assert cores_of(workers_of(process)) == [os.sched_getaffinity(0)] * 2
     finally:
         process.kill()
         process.communicate()

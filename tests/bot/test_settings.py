@@ -16,6 +16,7 @@ def test_it_uses_the_documented_defaults(tmp_path: Path) -> None:
     assert settings.slack_api_url == "https://slack.com/api/"
     assert (settings.host, settings.port) == ("127.0.0.1", 3000)
     assert (settings.scheduler, settings.log_level, settings.log_format) == ("auto", "INFO", "text")
+    assert (settings.workers, settings.threads, settings.pin_workers) == (2, 8, "auto")
 
 
 def test_it_reads_a_dotenv_file_and_lets_the_environment_win(tmp_path: Path) -> None:
@@ -56,6 +57,7 @@ def test_it_refuses_a_malformed_signing_secret_without_echoing_it() -> None:
         ("TANDEM_PORT", "http", "TANDEM_PORT must be a whole number between 1 and 65535"),
         ("TANDEM_PORT", "70000", "TANDEM_PORT must be between 1 and 65535, not 70000"),
         ("TANDEM_SCHEDULER", "sometimes", "TANDEM_SCHEDULER must be one of on, off, auto, not 'sometimes'"),
+        ("TANDEM_PIN_WORKERS", "always", "TANDEM_PIN_WORKERS must be one of auto, on, off, not 'always'"),
         ("TANDEM_LOG_FORMAT", "xml", "TANDEM_LOG_FORMAT must be one of text, json, not 'xml'"),
         ("TANDEM_LOG_LEVEL", "loud", "TANDEM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
         ("TANDEM_SLACK_API_URL", "slack.com", "TANDEM_SLACK_API_URL must be an http(s) URL"),

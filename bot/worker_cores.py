@@ -1,0 +1,67 @@
+"""Each `tandem serve` worker process on a core of its own (TANDEM_PIN_WORKERS).
+
+Why: a worker is one Python process whose threads (gunicorn's request threads and poller, the webhook
+storer, the log writer) take turns holding the GIL, handing it over many times a request. Left to the
+kernel, those threads run on whichever core is free, so at each hand-over the GIL, and the objects the
+threads share, move between cores, and the thread woken to take it waits for the other core. Pinned, a
+worker's hand-overs stay on one core, its caches warm. On this 2-core machine, 2 workers of 8 threads,
+runs alternating with the same code unpinned (docs/ingest-performance.md, session 22):
+- bench_ingest: 0.45 ms of CPU a webhook against 0.49-0.50 ms, 4,600-4,760 answered a second against
+  3,860-4,190 (ratio to the bare endpoint, pinned the same way: 0.49 and 0.46 against 0.43 and 0.43);
+- bench_http (Slack's route): 6,917 a second against 5,530, p99 35 ms against 28 ms.
+The bare endpoint gains nothing measurable: its requests hold the GIL for a few microseconds.
+
+What it costs: a pinned worker cannot spread its GIL-free work (SQLite, system calls) onto an idle core,
+and a core shared with something busy holds it back: under bench_ingest's saturating load the webhooks'
+p99 was 44-186 ms a round against 30-54 ms. So "auto" pins only when the workers fill the usable cores
+evenly (as many on each); "on" pins them round the cores whatever their number; "off" leaves them to the
+kernel.
+
+The master picks each worker's core before the fork, from the cores its live workers hold, so a worker
+started to replace one that died takes the core it left; the worker pins itself just after the fork.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Collection, Iterable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+CORE = "tandem_core"  # the attribute a gunicorn worker object carries its core in
+
+
+def core_for_worker(mode: str, workers: int, usable: Collection[int], taken: Iterable[int | None]) -> int | None:
+    """The core a new worker is pinned to, or None to leave it to the kernel. `workers`: how many the server
+    runs; `usable`: the cores this process may run on; `taken`: the cores of its live workers (None: not pinned)."""
+    if mode == "off" or len(usable) < 2 or (mode == "auto" and workers % len(usable)):
+        return None
+    load = dict.fromkeys(sorted(usable), 0)
+    for core in taken:
+        if core in load:
+            load[core] += 1
+    return min(load, key=load.__getitem__)  # the lowest-numbered of the least loaded
+
+
+class WorkerCores:
+    """Gunicorn's `pre_fork` (in the master) and `post_fork` (in the new worker) hooks."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    def pre_fork(self, arbiter: Any, worker: Any) -> None:
+        if not hasattr(os, "sched_setaffinity"):  # Linux only
+            return
+        taken = [getattr(sibling, CORE, None) for sibling in arbiter.WORKERS.values()]
+        setattr(worker, CORE, core_for_worker(self.mode, arbiter.num_workers, os.sched_getaffinity(0), taken))
+
+    def post_fork(self, _arbiter: Any, worker: Any) -> None:
+        core = getattr(worker, CORE, None)
+        if core is None:
+            return
+        try:
+            os.sched_setaffinity(0, {core})  # this thread, before the worker starts any other: all inherit it
+        except OSError as error:  # a container may forbid it: the worker runs unpinned
+            log.warning("could not pin worker %d to core %d (%s): it runs on any core", os.getpid(), core, error)
