@@ -1,14 +1,14 @@
 """Each `tandem serve` worker process on a core of its own (TANDEM_PIN_WORKERS).
 
 Why: a worker is one Python process whose threads (gunicorn's request threads and poller, the webhook
-storer, the log writer) take turns holding the GIL, handing it over many times a request. Left to the
-kernel, those threads run on whichever core is free, so at each hand-over the GIL, and the objects the
-threads share, move between cores, and the thread woken to take it waits for the other core. Pinned, a
-worker's hand-overs stay on one core, its caches warm. On this 2-core machine, 2 workers of 8 threads,
-runs alternating with the same code unpinned (docs/ingest-performance.md, session 22):
-- bench_ingest: 0.45 ms of CPU a webhook against 0.49-0.50 ms, 4,600-4,760 answered a second against
-  3,860-4,190 (ratio to the bare endpoint, pinned the same way: 0.49 and 0.46 against 0.43 and 0.43);
-- bench_http (Slack's route): 6,917 a second against 5,530, p99 35 ms against 28 ms.
+storer, the log writer) take turns holding the GIL, handing it over several times a request. Left to the
+kernel, those threads run on either core, so a hand-over crosses cores: the GIL's state and the objects the
+threads share move between caches, and the thread woken to take the GIL waits for the other core to run it.
+Pinned, a worker's hand-overs stay on one core. On this 2-core machine, 2 workers of 8 threads, 4 runs
+alternating with the same code unpinned (docs/ingest-performance.md, session 22):
+- bench_ingest: 4,429-4,992 webhooks answered a second against 3,860-4,186, 0.44-0.46 ms of CPU each
+  against 0.48-0.50 ms; its ratio to the bare endpoint (pinned the same way) 0.46-0.49 against 0.40-0.43;
+- bench_http (Slack's route, one pair): 6,917 a second against 5,530, p99 35 ms against 28 ms.
 The bare endpoint gains nothing measurable: its requests hold the GIL for a few microseconds.
 
 What it costs: a pinned worker cannot spread its GIL-free work (SQLite, system calls) onto an idle core,
